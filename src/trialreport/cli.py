@@ -1,0 +1,93 @@
+"""Command line: ``trialreport validate | ard | render | bundle | verify | make-data``.
+
+Exit status: 0 success, 1 the data or the result is not right, 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from trialreport.paths import project_root
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from trialreport.spec.model import SpecificationError
+    from trialreport.validation import validate_folder
+
+    data = Path(args.data)
+    if not data.is_dir():
+        print(f"trialreport validate: data folder not found: {data}", file=sys.stderr)
+        return 2
+    try:
+        report = validate_folder(data, Path(args.spec))
+    except SpecificationError as exc:
+        print(f"trialreport validate: {exc}", file=sys.stderr)
+        return 2
+    print(report.format_table())
+    if args.json:
+        report.write_json(Path(args.json))
+    return 0 if report.ok else 1
+
+
+def _cmd_make_data(args: argparse.Namespace) -> int:
+    from trialreport.demodata import write_demo_data
+
+    for path in write_demo_data(Path(args.out), seed=args.seed):
+        print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every sub-command."""
+    root = project_root()
+    parser = argparse.ArgumentParser(prog="trialreport", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check a data folder against the specification")
+    p.add_argument("--data", default=str(root / "data"), help="data folder (default: data/)")
+    p.add_argument("--spec", default=str(root / "data_spec"), help="specification folder")
+    p.add_argument("--json", metavar="FILE", help="also write every violation as JSON")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("make-data", help="regenerate the synthetic ALEVIATE demonstration data")
+    p.add_argument("--out", default=str(root / "data"))
+    from trialreport.demodata import SEED
+
+    p.add_argument("--seed", type=int, default=SEED)
+    p.set_defaults(func=_cmd_make_data)
+
+    for register in _extra_commands():
+        register(sub)
+    return parser
+
+
+def _extra_commands() -> list:
+    """Sub-commands registered by other modules (analysis, render, bundle)."""
+    registrars = []
+    for module in ("trialreport.analysis.cli", "trialreport.render.cli",
+                   "trialreport.supplement.cli"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name and module.startswith(exc.name):
+                continue
+            raise
+        registrars.append(mod.register)
+    return registrars
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on a usage error, 0 on --help
+        return int(exc.code or 0)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

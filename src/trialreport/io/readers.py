@@ -1,0 +1,137 @@
+"""Read one dataset file into a DataFrame of strings, with errors that name file, row and column.
+
+Every value is read as text (missing values as ``None``) so that the validator, not the reader,
+decides what a value means; rows are numbered as a person sees them in the file (line 1 is the
+CSV header, so the first record is row 2; SAS transport records count from 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024  # refuse files above 512 MiB (override: TRIALREPORT_MAX_FILE_MB)
+SUFFIXES = (".csv", ".xpt")
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class DataReadError(Exception):
+    """A file cannot be read; names the file and, where known, the row and column."""
+
+    file: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column}")
+        return f"{', '.join(where)}: {self.message}"
+
+
+def max_bytes() -> int:
+    """The size limit in bytes (environment variable TRIALREPORT_MAX_FILE_MB, in MiB)."""
+    env = os.environ.get("TRIALREPORT_MAX_FILE_MB")
+    return int(float(env) * 1024 * 1024) if env else DEFAULT_MAX_BYTES
+
+
+def find_data_file(folder: Path, stem: str) -> Path | None:
+    """The CSV or SAS transport file for dataset ``stem`` in ``folder`` (CSV preferred)."""
+    for suffix in SUFFIXES:
+        for candidate in (folder / f"{stem}{suffix}", folder / f"{stem.upper()}{suffix}"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _first_bad_utf8(data: bytes, path: Path) -> DataReadError:
+    """Locate the first byte that is not UTF-8 as a (row, column) of the CSV."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        row = data.count(b"\n", 0, exc.start) + 1
+        end = data.find(b"\n", exc.start)
+        line = data[start:end if end >= 0 else len(data)].decode("utf-8", errors="replace")
+        header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8", errors="replace")]))
+        fields = next(csv.reader([line]), [])
+        column = None
+        for i, value in enumerate(fields):
+            if "\ufffd" in value:
+                column = header[i] if i < len(header) else f"field {i + 1}"
+                break
+        byte = data[exc.start:exc.start + 1].hex().upper()
+        return DataReadError(str(path), f"byte 0x{byte} is not valid UTF-8 (save the file as "
+                             "UTF-8)", row=row, column=column)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    data = path.read_bytes()
+    if data.startswith(BOM):
+        data = data[len(BOM):]
+    if not data.strip():
+        raise DataReadError(str(path), "the file is empty (expected a header row and records)",
+                            row=1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _first_bad_utf8(data, path) from None
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                            na_values=[""], skipinitialspace=False)
+    except pd.errors.ParserError as exc:
+        raise DataReadError(str(path), f"not a well-formed CSV file: {exc}") from None
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def _read_xpt(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_sas(path, format="xport", encoding="utf-8")
+    except Exception as exc:  # pandas raises several types for a damaged transport file
+        raise DataReadError(str(path), f"not a readable SAS transport (XPORT) file: {exc}") \
+            from None
+
+    def as_text(value: object) -> str | None:
+        if value is None or (isinstance(value, float) and pd.isna(value)):
+            return None
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        if isinstance(value, pd.Timestamp):
+            return value.date().isoformat()
+        text = str(value)
+        return text if text.strip() else None
+
+    return frame.map(as_text).astype(object)
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV (UTF-8, byte-order mark accepted) or SAS transport file as text.
+
+    Raises :class:`DataReadError` for a missing, oversized, empty, non-UTF-8 or malformed file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataReadError(str(path), "file not found")
+    size = path.stat().st_size
+    limit = max_bytes()
+    if size > limit:
+        raise DataReadError(str(path), f"file is {size / 2**20:.1f} MiB, above the limit of "
+                            f"{limit / 2**20:.1f} MiB (set TRIALREPORT_MAX_FILE_MB to raise it)")
+    if path.suffix.lower() == ".xpt":
+        return _read_xpt(path)
+    return _read_csv(path)
+
+
+def row_number(path: Path, index: int) -> int:
+    """The row a person sees for DataFrame index ``index`` (CSV: header is row 1)."""
+    return index + (1 if Path(path).suffix.lower() == ".xpt" else 2)

@@ -1,0 +1,65 @@
+"""Validate a data folder against the specification: every violation in one pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trialreport.io.readers import DataReadError, find_data_file, read_table
+from trialreport.spec.model import Specification, load_specification
+from trialreport.validation.cross import check_cross_rules
+from trialreport.validation.schema import check_dataset
+from trialreport.validation.violations import ValidationReport, Violation
+
+__all__ = ["DataValidationError", "ValidationReport", "Violation", "load_validated",
+           "validate_folder"]
+
+
+class DataValidationError(Exception):
+    """Raised by :func:`load_validated` when the data break the specification."""
+
+    def __init__(self, report: ValidationReport):
+        self.report = report
+        first = "\n".join(f"  {v}" for v in report.errors[:20])
+        more = len(report.errors) - 20
+        super().__init__(f"{len(report.errors)} violation(s) in {report.data_dir}:\n{first}"
+                         + (f"\n  ... and {more} more" if more > 0 else ""))
+
+
+def validate_folder(data_dir: Path, spec: Specification | Path) -> ValidationReport:
+    """Check every dataset of the specification in ``data_dir``; collects all violations."""
+    data_dir = Path(data_dir)
+    if not isinstance(spec, Specification):
+        spec = load_specification(Path(spec))
+    report = ValidationReport(data_dir=data_dir)
+    texts = {}
+    for name, ds in spec.datasets.items():
+        path = find_data_file(data_dir, ds.file)
+        if path is None:
+            report.violations.append(Violation(
+                dataset=name, file=str(data_dir / f"{ds.file}.csv"), rule="file",
+                message=f"file missing: expected {ds.file}.csv or {ds.file}.xpt"))
+            continue
+        report.files[name] = path
+        try:
+            text = read_table(path)
+        except DataReadError as exc:
+            report.violations.append(Violation(
+                dataset=name, file=exc.file, rule="file", message=exc.message, row=exc.row,
+                variable=exc.column))
+            continue
+        typed, found = check_dataset(text, ds, path)
+        report.violations += found
+        texts[name] = text
+        if not any(v.rule in {"missing-column"} for v in found):
+            report.datasets[name] = typed
+    report.violations += check_cross_rules(spec.cross_rules, report.datasets, texts,
+                                           report.files)
+    return report
+
+
+def load_validated(data_dir: Path, spec_dir: Path) -> ValidationReport:
+    """Validate and return the report; raise :class:`DataValidationError` on any error."""
+    report = validate_folder(data_dir, spec_dir)
+    if not report.ok:
+        raise DataValidationError(report)
+    return report
