@@ -53,7 +53,7 @@ lock:
 	$(PYTHON) -m venv build/lockenv
 	build/lockenv/bin/python -m pip install --quiet --disable-pip-version-check '.[test]'
 	build/lockenv/bin/python -m pip freeze --exclude-editable --all \
-	  | grep -viE '^(trialreport|pip|setuptools|wheel)==' > requirements.lock
+	  | grep -viE '^(trialreport|pip|setuptools|wheel)( @|==)' > requirements.lock
 	$(PYTHON) tools/write_environment_yml.py requirements.lock environment.yml
 	rm -rf build/lockenv
 

@@ -319,8 +319,9 @@ def build(seed: int = SEED) -> dict[str, pd.DataFrame]:
             "DCSREAS": p.dc_reason or "",
         })
     # ANCA type follows the diagnosis: GPA mostly PR3, MPA MPO, EGPA negative; BD not applicable.
+    anca = {"GPA": "PR3", "MPA": "MPO", "EGPA": "NEGATIVE"}
     for row in adsl:
-        row["ANCA"] = {"GPA": "PR3", "MPA": "MPO", "EGPA": "NEGATIVE"}.get(row["DIAG"], "NOT APPLICABLE")
+        row["ANCA"] = anca.get(row["DIAG"], "NOT APPLICABLE")
     gpa_rows = [r for r in adsl if r["DIAG"] == "GPA"]
     gpa_rows[int(rng.integers(0, len(gpa_rows)))]["ANCA"] = "MPO"
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-DEFAULT_MAX_BYTES = 512 * 1024 * 1024  # refuse files above 512 MiB (override: TRIALREPORT_MAX_FILE_MB)
+# Files above 512 MiB are refused (override with TRIALREPORT_MAX_FILE_MB).
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 SUFFIXES = (".csv", ".xpt")
 BOM = b"\xef\xbb\xbf"
 

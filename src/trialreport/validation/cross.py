@@ -34,7 +34,8 @@ def _joined(rule: CrossRule, datasets: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return merged.set_index("index")
 
 
-def _check(rule: CrossRule, datasets: dict[str, pd.DataFrame]) -> tuple[pa.Check, str, pd.DataFrame]:
+def _check(rule: CrossRule, datasets: dict[str, pd.DataFrame]
+           ) -> tuple[pa.Check, str, pd.DataFrame]:
     """(pandera check, column it is attached to, frame it runs on) for one rule."""
     if rule.type == "foreign_key":
         col = rule.columns[0]

@@ -30,13 +30,13 @@ def _err(rule: str, message: str) -> str:
 
 def _type_column(var: VariableSpec) -> pa.Column:
     if var.type == "string":
-        return pa.Column(object, nullable=True, required=False)
+        return pa.Column(object, nullable=True, required=True)
     checks = []
     if var.type == "date":
         checks.append(pa.Check.str_matches(ISO_DATE, error=_err(
             "type", "is not a date in ISO 8601 form YYYY-MM-DD")))
-        return pa.Column(object, checks=checks, nullable=True, required=False)
-    return pa.Column(PANDERA_DTYPES[var.type], coerce=True, nullable=True, required=False)
+        return pa.Column(object, checks=checks, nullable=True, required=True)
+    return pa.Column(PANDERA_DTYPES[var.type], coerce=True, nullable=True, required=True)
 
 
 def type_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
