@@ -80,6 +80,7 @@ class DatasetSpec:
     rules: tuple[RowRule, ...] = ()
     windows: Windows | None = None
     source: Path | None = None
+    order: int = 99
 
     def variable(self, name: str) -> VariableSpec:
         """The variable called ``name``."""
@@ -193,7 +194,7 @@ def load_dataset_spec(path: Path) -> DatasetSpec:
         variables=tuple(_variable(v, where) for v in raw.get("variables", [])),
         rules=tuple(RowRule(id=r["id"], description=r["description"], check=r["check"],
                             columns=tuple(r.get("columns", []))) for r in raw.get("rules") or []),
-        windows=windows, source=path)
+        windows=windows, source=path, order=int(raw.get("order", 99)))
 
 
 def _join(raw: Any) -> JoinSpec | None:
@@ -216,6 +217,7 @@ def load_specification(folder: Path) -> Specification:
             continue
         spec = load_dataset_spec(path)
         datasets[spec.name] = spec
+    datasets = dict(sorted(datasets.items(), key=lambda kv: (kv[1].order, kv[0])))
     cross: list[CrossRule] = []
     rules_path = folder / "rules.yml"
     if rules_path.exists():

@@ -1,0 +1,69 @@
+"""The data specification as text a person reads (the report's appendix).
+
+Produces Markdown (pipe tables), which every output format turns into real tables. Data values
+never reach this text: only the project's own specification files do, and ``|`` / ``<`` are
+escaped so a label cannot break the table or inject HTML.
+"""
+
+from __future__ import annotations
+
+import html
+
+from trialreport.spec.model import DatasetSpec, Specification, VariableSpec
+
+
+def _cell(text: object) -> str:
+    """Escape a value for a Markdown pipe-table cell."""
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
+
+
+def allowed_values(var: VariableSpec) -> str:
+    """Codelist, range or pattern of a variable in words."""
+    if var.codelist:
+        items = [code if code == decode else f"{code} = {decode}"
+                 for code, decode in var.codelist.items()]
+        return "; ".join(items)
+    if var.range is not None:
+        lo, hi = var.range
+        return f"{lo:g} to {hi:g}"
+    if var.pattern:
+        return f"pattern `{var.pattern}`"
+    if var.type == "date":
+        return "ISO 8601 date (YYYY-MM-DD)"
+    return ""
+
+
+def dataset_markdown(ds: DatasetSpec, heading_level: int = 2) -> str:
+    """One dataset: purpose, structure, keys, a variable table and its row rules."""
+    hashes = "#" * heading_level
+    lines = [f"{hashes} {ds.name}: {_cell(ds.label)} {{.unnumbered}}", "",
+             f"File `{ds.file}.csv` (or `.xpt`); {_cell(ds.structure).lower() or 'records'}; "
+             f"key: {', '.join(ds.keys) or 'none'}.", "",
+             "| Variable | Label | Type | Unit | Required | Allowed values |",
+             "|:---|:---|:---|:---|:---|:---|"]
+    for v in ds.variables:
+        lines.append(f"| {v.name} | {_cell(v.label)} | {v.type} | {_cell(v.unit or '')} | "
+                     f"{'yes' if v.required else 'no'} | {_cell(allowed_values(v))} |")
+    rules = [(r.id, r.description) for r in ds.rules]
+    if ds.windows is not None:
+        spans = "; ".join(f"{k}: day {a} to {b}" for k, (a, b) in ds.windows.limits.items())
+        rules.append(("window", f"{ds.windows.column} lies in the window of its "
+                                f"{ds.windows.by} ({spans})"))
+    if rules:
+        lines += ["", "Rules for every record:", ""]
+        lines += [f"- **{rid}** {_cell(text)}" for rid, text in rules]
+    return "\n".join(lines) + "\n"
+
+
+def specification_markdown(spec: Specification, heading_level: int = 2) -> str:
+    """Every dataset of the specification, then the cross-dataset rules."""
+    parts = [dataset_markdown(ds, heading_level) for ds in spec.datasets.values()]
+    if spec.cross_rules:
+        hashes = "#" * heading_level
+        rows = ["| Rule | Dataset | Checks | Description |", "|:---|:---|:---|:---|"]
+        for r in spec.cross_rules:
+            other = r.reference or (r.join.dataset if r.join else None) or r.count_of or ""
+            rows.append(f"| {r.id} | {r.dataset} | {other} | {_cell(r.description)} |")
+        parts.append(f"{hashes} Cross-dataset rules {{.unnumbered}}\n\n" + "\n".join(rows)
+                     + "\n")
+    return "\n".join(parts)
