@@ -1,0 +1,463 @@
+"""Shared CSR table look: numbered title, population subtitle, big-N headers, notes, source.
+
+Every table module turns ARD rows into a list of :class:`Row` (display strings already
+formatted by :mod:`trialreport.formatting`) and :class:`Column` specs, and hands them to
+:func:`csr_table`, which builds the ``great_tables.GT`` object with the common layout:
+
+* header: title ``"Table 14.2.1 <title>"``, subtitle ``"Full analysis set (N=23)"``;
+* column labels ``"60 mg<br>(N=12)"`` (the line break survives pandoc's HTML reader as a
+  Word line break); optional spanners;
+* stub (first column) left-aligned, indented with non-breaking spaces and bold set with
+  ``<strong>`` so both survive the conversion to Word and typst; numbers centred;
+* footnotes from the study definition, then ``"Source: ADSL, ADEFF; program ...; data cut ..."``
+  as source notes (``<tfoot>``), in that order;
+* compact 9 pt, no vertical lines, rules above and below the column labels and under the body;
+* a fixed table id derived from the table number, so the HTML is byte-identical across builds.
+
+Every data value is HTML-escaped: body cells are plain strings (great_tables escapes them) and
+the stub column is escaped here by :func:`stub_html` before it is marked as trusted HTML.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from great_tables import GT, html, loc, style
+
+from trialreport import formatting as F
+from trialreport.study import OutputSpec, Study
+
+__all__ = [
+    "Column",
+    "Lookup",
+    "Row",
+    "Spanner",
+    "arm_groups",
+    "big_n",
+    "column_label",
+    "count_text",
+    "n_over_n_text",
+    "n_pct_text",
+    "pvalue_text",
+    "scaled",
+    "csr_table",
+    "data_cut",
+    "group_columns",
+    "resolve_output",
+    "results_frame",
+    "source_line",
+    "stub_html",
+    "table_id",
+]
+
+#: Stub column id in the display frame.
+STUB = "_stub"
+#: Row-group column id in the display frame.
+GROUP = "_group"
+#: One indentation level (non-breaking spaces survive HTML, pandoc/docx and typst).
+INDENT = "\u00a0" * 4
+#: Cells longer than this wrap (listings' free text) instead of widening their column.
+_MAX_CELL_CHARS = 28
+#: Characters (9 pt) across a portrait A4 page: wider tables let their text columns wrap.
+_PAGE_CHARS = 100
+#: Group code of between-arm statistics in the ARD.
+COMPARISON = "comparison"
+
+
+# --------------------------------------------------------------------------------------
+# ARD access
+# --------------------------------------------------------------------------------------
+
+
+def results_frame(ard: Any) -> pd.DataFrame:
+    """The contract table of an ``ARD`` object, or ``ard`` itself when it is a DataFrame."""
+    if isinstance(ard, pd.DataFrame):
+        return ard
+    frame = getattr(ard, "frame", None)
+    if isinstance(frame, pd.DataFrame):
+        return frame
+    raise TypeError(f"expected an ARD or an ARD DataFrame, got {type(ard).__name__}")
+
+
+def _metadata(ard: Any) -> Mapping[str, Any]:
+    meta = getattr(ard, "metadata", None)
+    return meta if isinstance(meta, Mapping) else {}
+
+
+class Lookup:
+    """Fast ``(group, variable, category, statistic) -> value`` access to one analysis."""
+
+    def __init__(self, ard: Any, analysis: str, population: str | None = None):
+        frame = results_frame(ard)
+        sub = frame[frame["analysis"] == analysis]
+        if population is not None and (sub["population"] == population).any():
+            sub = sub[sub["population"] == population]
+        self.frame = sub.reset_index(drop=True)
+        self._values: dict[tuple[str, str, str, str], float] = {}
+        self._methods: dict[tuple[str, str, str, str], str] = {}
+        for g, v, c, s, val, m in zip(sub["group"], sub["variable"], sub["category"],
+                                      sub["statistic"], sub["value"], sub["method"], strict=True):
+            key = (str(g), str(v), str(c), str(s))
+            self._values[key] = float(val)
+            self._methods[key] = str(m)
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def get(self, group: str, variable: str, statistic: str, category: str = "") -> float:
+        """The value, or NaN when the ARD has no such row."""
+        return self._values.get((group, variable, category, statistic), math.nan)
+
+    def has(self, group: str, variable: str, statistic: str, category: str = "") -> bool:
+        """Whether the ARD holds this key."""
+        return (group, variable, category, statistic) in self._values
+
+    def method(self, group: str, variable: str, statistic: str, category: str = "") -> str:
+        """The method name stored with the key ("" when none)."""
+        return self._methods.get((group, variable, category, statistic), "")
+
+    def variables(self) -> list[str]:
+        """Variables in ARD (deterministic) order."""
+        return list(dict.fromkeys(self.frame["variable"].astype(str)))
+
+    def categories(self, variable: str) -> list[str]:
+        """Categories of one variable in ARD order (without "")."""
+        sub = self.frame[self.frame["variable"] == variable]
+        return [c for c in dict.fromkeys(sub["category"].astype(str)) if c != ""]
+
+
+def big_n(ard: Any, population: str | None) -> dict[str, int]:
+    """Subjects per group (arm codes and the total label) in ``population``."""
+    frame = results_frame(ard)
+    sub = frame[(frame["analysis"] == "population") & (frame["variable"] == "N")
+                & (frame["statistic"] == "n")]
+    if population is not None:
+        sub = sub[sub["population"] == population]
+    return {str(g): int(v) for g, v in zip(sub["group"], sub["value"], strict=True)
+            if not pd.isna(v)}
+
+
+def arm_groups(study: Study, with_total: bool = True) -> list[tuple[str, str]]:
+    """``(ARD group code, display label)`` of each arm in display order, then the total."""
+    groups = [(a.code, a.label) for a in study.arms]
+    if with_total:
+        groups.append((study.total_label, study.total_label))
+    return groups
+
+
+def group_columns(study: Study, ns: Mapping[str, int],
+                  with_total: bool = True) -> list[tuple[str, Column]]:
+    """``(ARD group code, Column)`` per arm and the total, with big N; ids ``g1``, ``g2``, ..."""
+    return [(code, Column(f"g{i}", label, ns.get(code)))
+            for i, (code, label) in enumerate(arm_groups(study, with_total), start=1)]
+
+
+def resolve_output(study: Study, name: str | None, candidates: Sequence[str]) -> str:
+    """``name`` if given, else the first of ``candidates`` that the study defines."""
+    if name is not None:
+        return name
+    for cand in candidates:
+        if cand in study.outputs:
+            return cand
+    return candidates[0]
+
+
+def data_cut(ard: Any, study: Study) -> str:
+    """The data cut-off date from the ARD metadata or the study definition ("" if unknown)."""
+    for source in (_metadata(ard), study.info):
+        for key in ("data_cut", "data_cutoff", "datacut", "data_cut_date"):
+            value = source.get(key)
+            if value:
+                return str(value)
+    return ""
+
+
+# --------------------------------------------------------------------------------------
+# cell text: thin wrappers over trialreport.formatting (the only rounding in the project)
+# --------------------------------------------------------------------------------------
+
+
+def _missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def count_text(x: float) -> str:
+    """A count (``""`` when missing)."""
+    return "" if _missing(x) else F.fmt_number(int(x), 0)
+
+
+def n_pct_text(n: float, big: float) -> str:
+    """``"16 (70%)"`` from the count and its denominator (``"0"`` for a zero count)."""
+    if _missing(n):
+        return ""
+    if _missing(big):
+        return count_text(n)
+    return F.fmt_n_pct(int(n), int(big))
+
+
+def n_over_n_text(n: float, big: float) -> str:
+    """``"16/23 (70%)"`` (``""`` when missing)."""
+    if _missing(n) or _missing(big):
+        return ""
+    return F.fmt_n_over_N_pct(int(n), int(big))
+
+
+def pvalue_text(p: float) -> str:
+    """``"0.193"`` / ``"<0.001"``; ``""`` when there is no test."""
+    return "" if _missing(p) else F.fmt_pvalue(p)
+
+
+def scaled(x: float, factor: int = 100) -> Decimal | float:
+    """``x * factor`` computed exactly in decimal (a proportion as a percentage), so a tie on
+    the displayed value stays a tie for :func:`trialreport.formatting.fmt_number`."""
+    if _missing(x) or math.isinf(x):
+        return math.nan
+    return Decimal(repr(float(x))) * factor
+
+
+# --------------------------------------------------------------------------------------
+# layout
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One display row: stub label, formatted cell strings by column id, indent and weight;
+    ``group`` puts the row under a full-width row-group heading (listings by arm)."""
+
+    label: str
+    cells: Mapping[str, str] = field(default_factory=dict)
+    level: int = 0
+    bold: bool = False
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Column:
+    """A value column: id, plain-text label (``\n`` = line break), optional big N under the
+    label, and optional minimum width in characters."""
+
+    id: str
+    label: str
+    n: int | None = None
+    min_chars: int = 0
+
+
+@dataclass(frozen=True)
+class Spanner:
+    """A label spanning ``columns`` (e.g. an arm with its n (%) and E columns)."""
+
+    id: str
+    label: str
+    columns: Sequence[str]
+    n: int | None = None
+
+
+def column_label(label: str, n: int | None = None, *, break_line: bool = True) -> Any:
+    """``"60 mg<br>(N=12)"`` as great_tables ``html()``; the label is escaped and a ``\n`` in
+    it becomes a line break (which pandoc keeps as a Word line break)."""
+    if n is None and "\n" not in label:
+        return label
+    text = "<br>".join(_html.escape(part, quote=False) for part in label.split("\n"))
+    if n is not None:
+        text += f"{'<br>' if break_line else ' '}(N={n})"
+    return html(text)
+
+
+def stub_html(row: Row) -> str:
+    """The escaped stub cell of ``row``, with indentation and ``<strong>`` when bold."""
+    text = INDENT * row.level + _html.escape(row.label)
+    return f"<strong>{text}</strong>" if row.bold else text
+
+
+def table_id(spec: OutputSpec) -> str:
+    """Fixed HTML id of a numbered output (``trialreport-table-14-2-1``)."""
+    slug = "".join(ch if ch.isalnum() else "-" for ch in spec.id)
+    return f"trialreport-{spec.kind}-{slug}"
+
+
+def population_line(study: Study, population: str | None, n: int | None) -> str:
+    """``"Full analysis set (N=23)"``."""
+    if population is None:
+        return ""
+    pop = study.populations.get(population)
+    label = pop.label if pop is not None else population
+    return label if n is None else f"{label} (N={n})"
+
+
+def source_line(study: Study, name: str, program: str, cut: str = "") -> str:
+    """``"Source: ADSL, ADEFF; program trialreport.tables.efficacy_table; data cut ..."``."""
+    parts = []
+    datasets = study.source_datasets(name)
+    if datasets:
+        parts.append("Source: " + ", ".join(datasets))
+    parts.append(f"program {program}" if parts else f"Program: {program}")
+    if cut:
+        parts.append(f"data cut {cut}")
+    return "; ".join(parts) + "."
+
+
+def _trusted(x: Any) -> str:
+    """Identity formatter: the stub column is escaped by :func:`stub_html` beforehand."""
+    return str(x)
+
+
+def _chars(text: str) -> int:
+    """Approximate width of ``text`` in average characters (capitals are wider)."""
+    return math.ceil(len(text) + 0.3 * sum(ch.isupper() for ch in text))
+
+
+def _longest_word(texts: Iterable[str]) -> int:
+    return max((_chars(w) for t in texts for w in re.split(r"[\s/]+", t) if w), default=0)
+
+
+def _widths(rows: Sequence[Row], columns: Sequence[Column], stub_max: int,
+            stub_label: str = "", left: Sequence[str] = ()) -> dict[str, str]:
+    """Column widths (% of the table) from the content.
+
+    Each column wants its longest cell or header line (the stub at most ``stub_max``
+    characters, free text at most ``_MAX_CELL_CHARS``). When the wants exceed the page
+    (``_PAGE_CHARS``), the widest wrappable columns (stub, left-aligned text) give way, never
+    below their longest word; centred numeric cells never wrap.
+    """
+    want: dict[str, float] = {}
+    floor: dict[str, float] = {}
+    labels = [INDENT * r.level + r.label for r in rows]
+    stub = max((_chars(t) for t in labels), default=10)
+    want[STUB] = max(min(stub, stub_max), _chars(stub_label), 8) + 2
+    floor[STUB] = max(_longest_word([*labels, stub_label]), 6) + 2
+    for col in columns:
+        head = col.label.split("\n") + ([f"(N={col.n})"] if col.n is not None else [])
+        texts = [str(r.cells.get(col.id, "")) for r in rows]
+        longest = min(max((_chars(t) for t in texts), default=0), _MAX_CELL_CHARS)
+        want[col.id] = max(longest, *(_chars(h) for h in head), col.min_chars, 5) + 3
+        cells = _longest_word(texts) if col.id in left else longest
+        floor[col.id] = max(cells, _longest_word(head), 5) + 3  # headers may always wrap
+    if sum(want.values()) > _PAGE_CHARS:
+        lo, hi = 0.0, max(want.values())
+        for _ in range(40):  # the cap at which the capped wants fill the page
+            cap = (lo + hi) / 2
+            fits = sum(max(floor[k], min(w, cap)) for k, w in want.items()) <= _PAGE_CHARS
+            lo, hi = (cap, hi) if fits else (lo, cap)
+        want = {k: max(floor[k], min(w, lo)) for k, w in want.items()}
+    total = sum(want.values())
+    return {key: f"{100.0 * w / total:.1f}%" for key, w in want.items()}
+
+
+def csr_table(
+    rows: Iterable[Row],
+    columns: Sequence[Column],
+    study: Study,
+    name: str,
+    *,
+    ard: Any = None,
+    program: str,
+    spanners: Sequence[Spanner] = (),
+    stub_label: str = "",
+    stub_max: int = 36,
+    population_n: int | None = None,
+    left_columns: Sequence[str] = (),
+    extra_notes: Sequence[str] = (),
+) -> GT:
+    """Build the GT table of output ``name`` with the shared CSR layout.
+
+    ``population_n`` defaults to the total big N of the output's population in ``ard``.
+    ``left_columns`` are value columns aligned left (text in listings) instead of centred.
+    """
+    spec = study.output(name)
+    rows = list(rows)
+    if population_n is None and ard is not None and spec.population:
+        population_n = big_n(ard, spec.population).get(study.total_label)
+
+    data: dict[str, list[str]] = {STUB: [stub_html(r) for r in rows]}
+    for col in columns:
+        data[col.id] = [str(r.cells.get(col.id, "")) for r in rows]
+    names = [STUB] + [c.id for c in columns]
+    grouped = any(r.group is not None for r in rows)
+    if grouped:
+        data[GROUP] = [r.group or "" for r in rows]
+        names.append(GROUP)
+    frame = pd.DataFrame(data, columns=names)
+
+    gt = GT(frame, rowname_col=STUB, groupname_col=GROUP if grouped else None, id=table_id(spec),
+            auto_align=False)
+    gt = gt.fmt(_trusted, columns=STUB)
+    subtitle = population_line(study, spec.population, population_n)
+    gt = gt.tab_header(title=spec.caption, subtitle=subtitle or None)
+    gt = gt.tab_style(style.text(weight="bold"), loc.title())
+    heads = [i for i in range(1, len(rows) - 1)
+             if rows[i].level == 0 and rows[i + 1].level > 0]
+    if heads:  # a little air above each section head (HTML only; Word keeps its own spacing)
+        gt = gt.tab_style(style.css("padding-top: 5px;"), loc.body(rows=heads))
+        gt = gt.tab_style(style.css("padding-top: 5px;"), loc.stub(rows=heads))
+    if stub_label:
+        gt = gt.tab_stubhead(label=stub_label)
+    gt = gt.cols_label(cases={c.id: column_label(c.label, c.n) for c in columns})
+    for sp in spanners:
+        gt = gt.tab_spanner(label=column_label(sp.label, sp.n, break_line=False),
+                            columns=list(sp.columns), id=sp.id)
+    centred = [c.id for c in columns if c.id not in set(left_columns)]
+    if centred:
+        gt = gt.cols_align(align="center", columns=centred)
+    gt = gt.cols_align(align="left", columns=[STUB, *left_columns])
+    gt = gt.cols_width(cases=_widths(rows, columns, stub_max, stub_label, left_columns))
+    for note in [*spec.footnotes, *extra_notes]:
+        gt = gt.tab_source_note(note)
+    gt = gt.tab_source_note(source_line(study, name, program, data_cut(ard, study)))
+    return _style(gt, table_id(spec))
+
+
+def _style(gt: GT, tid: str) -> GT:
+    """Compact CSR look: 9 pt, black rules above/below the column labels and the body only."""
+    rule, thin = "#000000", "1px"
+    return gt.tab_options(
+        table_font_names=["Arial", "Helvetica", "Liberation Sans", "sans-serif"],
+        table_font_size="9pt",
+        table_font_color="#000000",
+        table_width="100%",
+        table_margin_left="0px",
+        table_border_top_style="none",
+        table_border_bottom_style="none",
+        heading_align="left",
+        heading_title_font_size="10pt",
+        heading_title_font_weight="bold",
+        heading_subtitle_font_size="9pt",
+        heading_padding="2px",
+        heading_border_bottom_style="solid",
+        heading_border_bottom_width=thin,
+        heading_border_bottom_color=rule,
+        column_labels_font_weight="bold",
+        column_labels_padding="3px",
+        column_labels_vlines_style="none",
+        column_labels_border_top_style="solid",
+        column_labels_border_top_width=thin,
+        column_labels_border_top_color=rule,
+        column_labels_border_bottom_style="solid",
+        column_labels_border_bottom_width=thin,
+        column_labels_border_bottom_color=rule,
+        table_body_hlines_style="none",
+        table_body_vlines_style="none",
+        table_body_border_top_style="solid",
+        table_body_border_top_width=thin,
+        table_body_border_top_color=rule,
+        table_body_border_bottom_style="solid",
+        table_body_border_bottom_width=thin,
+        table_body_border_bottom_color=rule,
+        stub_border_style="none",
+        row_group_border_top_style="none",
+        row_group_border_bottom_style="none",
+        row_group_font_weight="bold",
+        row_group_padding="3px",
+        data_row_padding="1px",
+        source_notes_font_size="8pt",
+        source_notes_padding="1px",
+        source_notes_multiline=True,
+        table_additional_css=[f"#{tid} .gt_row {{ vertical-align: top; }}"],
+    )
