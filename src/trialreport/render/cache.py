@@ -100,22 +100,25 @@ class RenderCache:
     def _out_dir(self, fmt: str) -> Path:
         return self.root / "outputs" / fmt
 
-    def load_output(self, fmt: str, key: str) -> Path | None:
-        """Path of a cached output file rendered from inputs hashed to ``key``."""
+    def load_output(self, fmt: str, key: str) -> tuple[Path, list[str]] | None:
+        """Cached output file (and the warnings of its render) for inputs hashed to ``key``."""
         folder = self._out_dir(fmt)
         try:
-            stored = (folder / "key").read_text(encoding="utf-8").strip()
-        except OSError:
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             return None
-        if stored != key:
+        if meta.get("key") != key:
             return None
-        files = [p for p in folder.iterdir() if p.name != "key"]
-        return files[0] if len(files) == 1 else None
+        file = folder / str(meta.get("file", ""))
+        if not file.is_file():
+            return None
+        return file, list(meta.get("warnings") or [])
 
-    def store_output(self, fmt: str, key: str, file: Path) -> None:
+    def store_output(self, fmt: str, key: str, file: Path, warnings: list[str]) -> None:
         folder = self._out_dir(fmt)
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         shutil.copy2(file, folder / file.name)
-        (folder / "key").write_text(key, encoding="utf-8")
+        meta = {"key": key, "file": file.name, "warnings": warnings}
+        (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")

@@ -97,6 +97,7 @@ def kernel_spec_dir(cache_root: Path) -> Path:
             "-Xfrozen_modules=off",
             "-m",
             "ipykernel_launcher",
+            "--IPKernelApp.log_level=ERROR",
             "-f",
             "{connection_file}",
         ],
@@ -198,27 +199,43 @@ async def execute_chapter(
         record_timing=False,
     )
     result = ExecutionResult()
+    cells_by_index = {c.index: c for c in doc.cells}
+    first_lines: dict[int, int] = {}  # kernel execution count -> .qmd line of the code
     async with client.async_setup_kernel(env=dict(env)):
         for idx, cell in enumerate(nb.cells):
             meta = cell.metadata["trialreport"]
+            count = idx + 1
+            if meta["kind"] == "code":
+                first_lines[count] = cells_by_index[meta["index"]].code_line
             try:
-                await client.async_execute_cell(cell, idx)
+                await client.async_execute_cell(cell, idx, execution_count=count)
             except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
                 if meta["kind"] == "code":
-                    code_cell = next(c for c in doc.cells if c.index == meta["index"])
-                    where = code_cell.display_name()
+                    where = cells_by_index[meta["index"]].display_name()
                 elif meta["kind"] == "inline":
                     where = f"inline expression `{cell.source.splitlines()[1]}`"
                 else:
                     where = "setup cell"
-                raise ChapterExecutionError(
-                    doc.path, where, int(meta.get("line", 0)), _error_text(cell, exc)
-                ) from None
+                text = _qmd_lines(_error_text(cell, exc), doc.path, first_lines)
+                line = int(meta.get("line", 0))
+                raise ChapterExecutionError(doc.path, where, line, text) from None
             if meta["kind"] == "code":
                 result.cells[meta["index"]] = _merge_streams(cell.outputs)
             elif meta["kind"] == "inline":
                 result.inline.append(_inline_value(cell.outputs))
     return result
+
+
+def _qmd_lines(traceback: str, path: str, first_lines: Mapping[int, int]) -> str:
+    """Rewrite IPython's ``Cell In[7], line 3`` into the .qmd file and line."""
+
+    def repl(m: re.Match[str]) -> str:
+        start = first_lines.get(int(m.group(1)))
+        if start is None:
+            return m.group(0)
+        return f"{path}, line {start + int(m.group(2)) - 1}"
+
+    return re.sub(r"Cell In\[(\d+)\], line (\d+)", repl, traceback)
 
 
 def _inline_value(outputs: Sequence[Mapping[str, Any]]) -> str:

@@ -81,9 +81,10 @@ def _authors(value: Any) -> list[str]:
         if isinstance(item, dict):
             name = item.get("name")
             if isinstance(name, dict):
-                name = name.get("literal") or " ".join(
-                    str(name.get(k, "")) for k in ("given", "family")
-                ).strip()
+                name = (
+                    name.get("literal")
+                    or " ".join(str(name.get(k, "")) for k in ("given", "family")).strip()
+                )
             out.append(_as_text(name))
         else:
             out.append(_as_text(item))
@@ -150,7 +151,9 @@ def load_project(project_dir: Path) -> BookProject:
     var_file = root / "_variables.yml"
     if var_file.is_file():
         variables = yaml.safe_load(var_file.read_text(encoding="utf-8")) or {}
-    html = (config.get("format") or {}).get("html") if isinstance(config.get("format"), dict) else None
+    html = (
+        (config.get("format") or {}).get("html") if isinstance(config.get("format"), dict) else None
+    )
     html = html if isinstance(html, dict) else {}
     return BookProject(
         root=root,

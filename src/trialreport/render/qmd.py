@@ -8,10 +8,15 @@ from typing import Any
 
 import yaml
 
-_OPEN_EXEC = re.compile(r"^(?P<indent>[ ]{0,3})(?P<fence>`{3,})\s*\{(?P<lang>[A-Za-z][A-Za-z0-9_+-]*)(?P<rest>[^}]*)\}\s*$")
+_OPEN_EXEC = re.compile(
+    r"^(?P<indent>[ ]{0,3})(?P<fence>`{3,})\s*"
+    r"\{(?P<lang>[A-Za-z][A-Za-z0-9_+-]*)(?P<rest>[^}]*)\}\s*$"
+)
 _OPEN_PLAIN = re.compile(r"^(?P<indent>[ ]{0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _OPTION = re.compile(r"^#\|\s?(?P<body>.*)$")
-INLINE_RE = re.compile(r"(?<!`)(?P<ticks>`+)\{(?P<lang>[A-Za-z0-9_]+)\}[ \t]+(?P<expr>.+?)(?<!`)(?P=ticks)(?!`)")
+INLINE_RE = re.compile(
+    r"(?<!`)(?P<ticks>`+)\{(?P<lang>[A-Za-z0-9_]+)\}[ \t]+(?P<expr>.+?)(?<!`)(?P=ticks)(?!`)"
+)
 
 
 class QmdSyntaxError(ValueError):
@@ -28,6 +33,7 @@ class CodeCell:
     options: dict[str, Any]
     line: int  # 1-based line of the opening fence in the .qmd
     header_rest: str = ""  # anything after the language inside ``{...}``
+    code_line: int = 0  # 1-based .qmd line of the first line of ``source``
 
     @property
     def label(self) -> str | None:
@@ -136,6 +142,9 @@ def parse_qmd(text: str, path: str = "<qmd>") -> QmdDocument:
                 j += 1
             code_lines = [x.rstrip("\n") for x in lines[i + 1 : j]]
             options, code = parse_cell_options(code_lines)
+            leading = 0
+            while leading < len(code) and not code[leading].strip():
+                leading += 1
             flush(offset + j + 2)
             doc.blocks.append(
                 CodeCell(
@@ -145,6 +154,7 @@ def parse_qmd(text: str, path: str = "<qmd>") -> QmdDocument:
                     options=options,
                     line=offset + i + 1,
                     header_rest=m.group("rest").strip(),
+                    code_line=offset + i + 2 + (len(code_lines) - len(code)) + leading,
                 )
             )
             n_cells += 1
@@ -167,9 +177,11 @@ def parse_qmd(text: str, path: str = "<qmd>") -> QmdDocument:
 
 def _closes(line: str, char: str, length: int) -> bool:
     stripped = line.strip()
-    return len(stripped) >= length and set(stripped) == {char} and len(line) - len(
-        line.lstrip(" ")
-    ) <= 3
+    return (
+        len(stripped) >= length
+        and set(stripped) == {char}
+        and len(line) - len(line.lstrip(" ")) <= 3
+    )
 
 
 def iter_prose_segments(text: str) -> list[tuple[bool, str]]:
@@ -198,15 +210,21 @@ def iter_prose_segments(text: str) -> list[tuple[bool, str]]:
     return out
 
 
-def find_inline(block: MarkdownBlock) -> list[InlineExpr]:
-    """Inline expressions of a markdown block, in document order, outside code blocks."""
+def find_inline(block: MarkdownBlock, langs: tuple[str, ...] = ("python",)) -> list[InlineExpr]:
+    """Inline expressions (in ``langs``) of a markdown block, in order, outside code blocks."""
     out: list[InlineExpr] = []
     line = block.line
     for is_code, seg in iter_prose_segments(block.text):
         if not is_code:
             for m in INLINE_RE.finditer(seg):
+                if m.group("lang") not in langs:
+                    continue
                 out.append(
-                    InlineExpr(m.group("expr").strip(), m.group("lang"), line + seg.count("\n", 0, m.start()))
+                    InlineExpr(
+                        m.group("expr").strip(),
+                        m.group("lang"),
+                        line + seg.count("\n", 0, m.start()),
+                    )
                 )
         line += seg.count("\n")
     return out

@@ -64,7 +64,9 @@ def _check_cell(cell: CodeCell, path: str, labels: set[str]) -> list[str]:
     where = f"{path}:{cell.line}"
     out: list[str] = []
     if cell.lang not in SUPPORTED_LANGS:
-        out.append(f"{where}: executable `{{{cell.lang}}}` cell: only {{python}} cells are supported")
+        out.append(
+            f"{where}: executable `{{{cell.lang}}}` cell: only {{python}} cells are supported"
+        )
     if cell.header_rest:
         out.append(f"{where}: options inside the cell header ({cell.header_rest}): use `#|` lines")
     for key in cell.options:

@@ -1,0 +1,254 @@
+"""Turn parsed chapters plus their executed outputs into one pandoc-markdown book."""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .execute import INLINE_MIME, ExecutionResult
+from .project import BookProject, ChapterEntry
+from .qmd import INLINE_RE, CodeCell, MarkdownBlock, QmdDocument, iter_prose_segments
+
+#: Printable width of an A4 portrait page with the template margins, in inches.
+TEXT_WIDTH_IN = 6.3
+_SHORTCODE = re.compile(r"\{\{<\s*([A-Za-z0-9_-]+)\s*(.*?)\s*>\}\}")
+_MIME_ORDER = (
+    "text/markdown",
+    "text/html",
+    "image/png",
+    "image/jpeg",
+    "image/svg+xml",
+    "text/plain",
+)
+
+
+@dataclass
+class AssembledChapter:
+    entry: ChapterEntry
+    markdown: str
+
+
+def cell_defaults(project: BookProject, doc: QmdDocument) -> dict[str, Any]:
+    """Execution defaults: Quarto's, then ``execute:`` of _quarto.yml, then the chapter's."""
+    opts: dict[str, Any] = {"echo": True, "output": True, "include": True, "warning": True}
+    opts.update(project.execute or {})
+    opts.update(doc.front_matter.get("execute") or {})
+    return opts
+
+
+def _fence(text: str, char: str = "`") -> str:
+    longest = max((len(m) for m in re.findall(f"{re.escape(char)}+", text)), default=0)
+    return char * max(3, longest + 1)
+
+
+def _code_block(text: str, classes: str) -> str:
+    fence = _fence(text)
+    return f"{fence} {{{classes}}}\n{text.rstrip(chr(10))}\n{fence}"
+
+
+def _raw_html(html: str) -> str:
+    fence = _fence(html)
+    return f"{fence}{{=html}}\n{html.strip()}\n{fence}"
+
+
+def png_size(data: bytes) -> tuple[int, int, float | None]:
+    """(width px, height px, dpi or None) of a PNG."""
+    width, height = struct.unpack(">II", data[16:24])
+    dpi = None
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if kind == b"pHYs":
+            ppu_x, _ppu_y, unit = struct.unpack(">IIB", data[pos + 8 : pos + 17])
+            if unit == 1 and ppu_x:
+                dpi = ppu_x * 0.0254
+            break
+        if kind == b"IDAT":
+            break
+        pos += 12 + length
+    return width, height, dpi
+
+
+class ChapterAssembler:
+    """Builds the markdown of one chapter; images are written under ``media_dir``."""
+
+    def __init__(
+        self,
+        project: BookProject,
+        entry: ChapterEntry,
+        doc: QmdDocument,
+        result: ExecutionResult,
+        media_dir: Path,
+        media_prefix: str,
+    ) -> None:
+        self.project = project
+        self.entry = entry
+        self.doc = doc
+        self.result = result
+        self.media_dir = media_dir
+        self.media_prefix = media_prefix
+        self.defaults = cell_defaults(project, doc)
+        self._inline: Iterator[str] = iter(result.inline)
+        self._slug = re.sub(r"[^A-Za-z0-9]+", "-", Path(entry.path).with_suffix("").as_posix())
+
+    def build(self) -> str:
+        parts = [self._start_marker()]
+        title = self.doc.front_matter.get("title")
+        if title:
+            parts.append(f"# {title}")
+        for block in self.doc.blocks:
+            if isinstance(block, MarkdownBlock):
+                parts.append(self._markdown(block))
+            else:
+                parts.append(self._cell(block))
+        return "\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
+
+    def _start_marker(self) -> str:
+        attrs = [
+            f'tr-file="{self.entry.path}"',
+            f'tr-kind="{"appendix" if self.entry.appendix else "chapter"}"',
+        ]
+        if self.entry.part:
+            attrs.append(f'tr-part="{_attr(self.entry.part)}"')
+        return f"::: {{.tr-chapter-start {' '.join(attrs)}}}\n:::"
+
+    # -- markdown ------------------------------------------------------------------------
+    def _markdown(self, block: MarkdownBlock) -> str:
+        out = []
+        for is_code, seg in iter_prose_segments(block.text):
+            if is_code:
+                out.append(seg)
+                continue
+            seg = INLINE_RE.sub(self._inline_sub, seg)
+            seg = _SHORTCODE.sub(self._shortcode, seg)
+            out.append(seg)
+        return "".join(out)
+
+    def _inline_sub(self, m: re.Match[str]) -> str:
+        if m.group("lang") != "python":
+            return m.group(0)
+        return next(self._inline, "??")
+
+    def _shortcode(self, m: re.Match[str]) -> str:
+        name, arg = m.group(1), m.group(2).strip().strip("\"'")
+        if name == "pagebreak":
+            return "\n\n::: {.tr-pagebreak}\n:::\n\n"
+        if name == "meta":
+            value = self.doc.front_matter.get(arg)
+            value = value if value is not None else self.project.meta_lookup(arg)
+            return "" if value is None else str(value)
+        if name == "var":
+            node: Any = self.project.variables
+            for key in arg.split("."):
+                node = node.get(key) if isinstance(node, dict) else None
+            return "?var:" + arg if node is None else str(node)
+        return m.group(0)
+
+    # -- cells ---------------------------------------------------------------------------
+    def _cell(self, cell: CodeCell) -> str:
+        opts = {**self.defaults, **cell.options}
+        if opts.get("include") is False:
+            return ""
+        pieces: list[str] = []
+        if opts.get("echo") is True:
+            pieces.append(_code_block(cell.source, ".python .cell-code"))
+        if opts.get("output") is not False and opts.get("eval", True) is not False:
+            for n, out in enumerate(self.result.cells.get(cell.index, [])):
+                text = self._output(cell, opts, n, out)
+                if text:
+                    pieces.append(text)
+        label = cell.label or ""
+        classes = opts.get("classes") or []
+        if isinstance(classes, str):
+            classes = classes.split()
+        cls = "".join(f" .{c.lstrip('.')}" for c in ["cell", *classes])
+        if label.startswith(("tbl-", "fig-")):
+            cap = opts.get("tbl-cap" if label.startswith("tbl-") else "fig-cap")
+            attrs = f"#{label}{cls}"
+            if opts.get("fig-alt"):
+                attrs += f' fig-alt="{_attr(str(opts["fig-alt"]))}"'
+            if cap:
+                pieces.append(f":::: {{.tr-caption}}\n{cap}\n::::")
+            body = "\n\n".join(pieces)
+            return f"::::::: {{{attrs}}}\n{body}\n:::::::"
+        if not pieces:
+            return ""
+        body = "\n\n".join(pieces)
+        return f"::::::: {{{cls.strip()}}}\n{body}\n:::::::"
+
+    def _output(
+        self, cell: CodeCell, opts: Mapping[str, Any], n: int, out: Mapping[str, Any]
+    ) -> str:
+        kind = out.get("output_type")
+        if kind == "stream":
+            text = str(out.get("text", ""))
+            if out.get("name") == "stderr":
+                if opts.get("warning") is False or not text.strip():
+                    return ""
+                return _code_block(text, ".cell-output .cell-output-stderr")
+            if opts.get("output") == "asis":
+                return text
+            return _code_block(text, ".cell-output .cell-output-stdout") if text.strip() else ""
+        if kind not in ("display_data", "execute_result"):
+            return ""
+        data = out.get("data") or {}
+        if INLINE_MIME in data:
+            return ""
+        for mime in _MIME_ORDER:
+            if mime in data:
+                return self._mime(cell, n, mime, data[mime], opts)
+        return ""
+
+    def _mime(self, cell: CodeCell, n: int, mime: str, value: Any, opts: Mapping[str, Any]) -> str:
+        text = "".join(value) if isinstance(value, list) else str(value)
+        if mime == "text/markdown":
+            return text
+        if mime == "text/html":
+            return _raw_html(text)
+        if mime == "text/plain":
+            if opts.get("output") == "asis":
+                return text
+            return _code_block(text, ".cell-output .cell-output-display")
+        ext = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}[mime]
+        raw = text.encode("utf-8") if ext == "svg" else base64.b64decode(text)
+        name = f"{self._slug}-{cell.index + 1}-{n + 1}.{ext}"
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+        (self.media_dir / name).write_bytes(raw)
+        width = ""
+        if ext == "png":
+            px, _py, dpi = png_size(raw)
+            inches = min(px / (dpi or 96.0), TEXT_WIDTH_IN)
+            width = f"{{width={inches:.2f}in}}"
+        return f"![]({self.media_prefix}/{name}){width}"
+
+
+def _attr(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def book_metadata(project: BookProject) -> dict[str, Any]:
+    """Pandoc metadata for the whole book (title page, running header, language)."""
+    meta: dict[str, Any] = {"title": project.title, "lang": project.config.get("lang", "en")}
+    if project.subtitle:
+        meta["subtitle"] = project.subtitle
+    if project.authors:
+        meta["author"] = project.authors
+    if project.date:
+        meta["date"] = project.date
+    meta["running-header"] = project.running_header
+    meta["tr-number-depth"] = str(project.number_depth)
+    custom = project.config.get("trialreport") or {}
+    if custom.get("version"):
+        meta["version"] = str(custom["version"])
+    return meta
+
+
+def write_metadata(project: BookProject, path: Path) -> None:
+    path.write_text(yaml.safe_dump(book_metadata(project), allow_unicode=True), encoding="utf-8")

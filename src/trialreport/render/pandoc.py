@@ -1,0 +1,119 @@
+"""Run pandoc (from pypandoc-binary) on the assembled book, one process per format."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+PANDOC_TARGET = {"html": "html5", "docx": "docx", "pdf": "typst"}
+OUTPUT_SUFFIX = {"html": ".html", "docx": ".docx", "pdf": ".typ"}
+INPUT_FORMAT = "markdown+fenced_divs+raw_attribute+citations+implicit_figures"
+
+
+class PandocError(RuntimeError):
+    """pandoc exited with an error."""
+
+
+@cache
+def pandoc_path() -> str:
+    import pypandoc
+
+    return pypandoc.get_pandoc_path()
+
+
+@cache
+def pandoc_version() -> str:
+    out = subprocess.run([pandoc_path(), "--version"], capture_output=True, text=True, check=True)
+    return out.stdout.splitlines()[0]
+
+
+def resource_dir() -> Path:
+    """Folder with the Lua filter, typst template, reference.docx and CSS."""
+    return Path(__file__).resolve().parents[1] / "resources" / "render"
+
+
+def resource_files() -> list[Path]:
+    return sorted(p for p in resource_dir().iterdir() if p.is_file())
+
+
+@dataclass
+class PandocJob:
+    fmt: str  # html | docx | pdf
+    source: Path
+    output: Path
+    args: list[str]
+
+
+def build_job(
+    fmt: str,
+    source: Path,
+    metadata_file: Path,
+    out_dir: Path,
+    stem: str,
+    resource_path: Sequence[Path],
+    toc_depth: int = 2,
+    format_options: Mapping[str, object] | None = None,
+) -> PandocJob:
+    """Command line for one output format (the typst target produces a .typ for typst.compile)."""
+    res = resource_dir()
+    output = out_dir / f"{stem}{OUTPUT_SUFFIX[fmt]}"
+    args = [
+        pandoc_path(),
+        str(source),
+        "--from",
+        INPUT_FORMAT,
+        "--to",
+        PANDOC_TARGET[fmt],
+        "--lua-filter",
+        str(res / "trialreport.lua"),
+        "--metadata-file",
+        str(metadata_file),
+        "--resource-path",
+        ":".join(str(p) for p in resource_path),
+        "--standalone",
+        "--toc",
+        f"--toc-depth={toc_depth}",
+        "--output",
+        str(output),
+    ]
+    opts = format_options or {}
+    if fmt == "html":
+        args += ["--embed-resources", "--css", str(res / "book.css"), "--mathml"]
+        args += ["--metadata", "toc-title=Contents", "--section-divs"]
+    elif fmt == "docx":
+        ref = opts.get("reference-doc")
+        args += ["--reference-doc", str(ref or res / "reference.docx")]
+        args += ["--metadata", "toc-title=Table of Contents"]
+    elif fmt == "pdf":
+        # typst resolves image paths against the .typ file: collect every image next to it
+        args += ["--template", str(res / "csr.typ"), "--extract-media", "typst-media"]
+    return PandocJob(fmt, source, output, args)
+
+
+def run_jobs(jobs: Sequence[PandocJob], cwd: Path) -> list[str]:
+    """Run the jobs concurrently; return pandoc's warning lines (deduplicated)."""
+    procs = [
+        (
+            job,
+            subprocess.Popen(
+                job.args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            ),
+        )
+        for job in jobs
+    ]
+    warnings: list[str] = []
+    errors: list[str] = []
+    for job, proc in procs:
+        _out, err = proc.communicate()
+        for line in err.splitlines():
+            line = line.rstrip()
+            if line and line not in warnings:
+                warnings.append(line)
+        if proc.returncode != 0:
+            errors.append(f"pandoc ({job.fmt}) failed with exit code {proc.returncode}:\n{err}")
+    if errors:
+        raise PandocError("\n".join(errors))
+    return warnings

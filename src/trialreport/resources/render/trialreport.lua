@@ -1,0 +1,787 @@
+--[[
+trialreport.lua -- Quarto-book semantics for trialreport's builtin render engine.
+
+Run by pandoc on the assembled book (one markdown document). Passes:
+  1. numbering: chapters "1", "2", appendices "A", "B"; sections "3.1"; tables and figures
+     numbered per chapter ("Table 3.1", "Figure A.2"); captions get the number prefix.
+  2. cross-references: @tbl-x, @fig-x, @sec-x become links; unresolved ones become "??"
+     and a warning on stderr.
+  3. per output format: HTML keeps great_tables' own HTML; docx and typst get real pandoc
+     tables (pandoc.read of the HTML) with titles above and footnotes/source notes below;
+     landscape sections, page breaks, content-visible / content-hidden.
+]]
+
+local stringify = pandoc.utils.stringify
+local FMT = FORMAT
+local IS_HTML = FMT:match("html") ~= nil
+local IS_DOCX = FMT == "docx"
+local IS_TYPST = FMT == "typst"
+local NBSP = "\u{00A0}"
+local LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+local SMALL_TABLE_ROWS = 25
+
+local number_depth = 3
+local refs = {}
+
+local function warn(msg)
+  io.stderr:write("[trialreport] WARNING: " .. msg .. "\n")
+end
+
+local function has_class(el, cls)
+  return el.classes ~= nil and el.classes:includes(cls)
+end
+
+local function letter(n)
+  if n <= #LETTERS then
+    return LETTERS:sub(n, n)
+  end
+  return LETTERS:sub((n - 1) // #LETTERS, (n - 1) // #LETTERS) .. LETTERS:sub((n - 1) % #LETTERS + 1, (n - 1) % #LETTERS + 1)
+end
+
+---------------------------------------------------------------------------------------------
+-- Pass 1: numbering
+---------------------------------------------------------------------------------------------
+local state = { kind = "chapter", chapters = 0, appendices = 0, label = nil, sec = {}, tbl = 0, fig = 0 }
+
+local function next_float(kind)
+  state[kind] = state[kind] + 1
+  if state.label then
+    return state.label .. "." .. state[kind]
+  end
+  return tostring(state[kind])
+end
+
+local PREFIX = { tbl = "Table", fig = "Figure" }
+
+local function caption_inlines(kind, num, inlines)
+  local out = pandoc.Inlines({ pandoc.Str(PREFIX[kind]), pandoc.Space(), pandoc.Str(num) })
+  if inlines and #inlines > 0 then
+    out:insert(pandoc.Str(":"))
+    out:insert(pandoc.Space())
+    out:extend(inlines)
+  end
+  return out
+end
+
+local function header_number(h)
+  if h.level == 1 then
+    state.sec = {}
+    state.tbl, state.fig = 0, 0
+    if has_class(h, "unnumbered") or has_class(h, "tr-part") then
+      state.label = nil
+      if h.identifier ~= "" then
+        refs[h.identifier] = { text = stringify(h.content) }
+      end
+      return nil
+    end
+    local label, kind
+    if state.kind == "appendix" then
+      state.appendices = state.appendices + 1
+      label, kind = letter(state.appendices), "Appendix"
+    else
+      state.chapters = state.chapters + 1
+      label, kind = tostring(state.chapters), "Chapter"
+    end
+    state.label = label
+    if h.identifier ~= "" then
+      refs[h.identifier] = { prefix = kind, num = label }
+    end
+    local shown = label
+    if kind == "Appendix" then
+      shown = "Appendix " .. label
+    end
+    return shown
+  end
+  if has_class(h, "unnumbered") or state.label == nil or h.level > number_depth then
+    if h.identifier ~= "" then
+      refs[h.identifier] = { text = stringify(h.content) }
+    end
+    return nil
+  end
+  for lvl = h.level + 1, 9 do
+    state.sec[lvl] = nil
+  end
+  state.sec[h.level] = (state.sec[h.level] or 0) + 1
+  local parts = { state.label }
+  for lvl = 2, h.level do
+    parts[#parts + 1] = tostring(state.sec[lvl] or 0)
+  end
+  local num = table.concat(parts, ".")
+  if h.identifier ~= "" then
+    refs[h.identifier] = { prefix = "Section", num = num }
+  end
+  return num
+end
+
+-- Split a float div's content into (body blocks, caption inlines).
+local function float_parts(div)
+  local body = pandoc.Blocks({})
+  local caption = nil
+  for _, b in ipairs(div.content) do
+    if b.t == "Div" and has_class(b, "tr-caption") then
+      caption = pandoc.utils.blocks_to_inlines(b.content)
+    else
+      body:insert(b)
+    end
+  end
+  if caption == nil and #body > 1 and body[#body].t == "Para" then
+    caption = body[#body].content
+    body:remove(#body)
+  end
+  return body, caption
+end
+
+local function float_div(div)
+  local kind = div.identifier:match("^(%a+)%-")
+  local body, caption = float_parts(div)
+  local num = next_float(kind)
+  refs[div.identifier] = { prefix = PREFIX[kind], num = num }
+  local cap = caption_inlines(kind, num, caption)
+  if kind == "tbl" then
+    -- pipe tables inside the div lose their own (empty) caption
+    body = body:walk({
+      Table = function(t)
+        t.caption = pandoc.Caption({})
+        return t
+      end,
+    })
+    local classes = div.classes:clone()
+    classes:insert("tr-table-float")
+    return pandoc.Div(
+      { pandoc.Div({ pandoc.Para(cap) }, pandoc.Attr("", { "tr-table-caption" })) } .. body,
+      pandoc.Attr(div.identifier, classes, div.attributes)
+    )
+  end
+  -- figure: echoed code stays outside the figure, everything else goes inside
+  local before, inside = pandoc.Blocks({}), pandoc.Blocks({})
+  local alt = div.attributes["fig-alt"] or stringify(caption or {})
+  for _, b in ipairs(body) do
+    if b.t == "CodeBlock" and has_class(b, "cell-code") then
+      before:insert(b)
+    elseif b.t == "Figure" then
+      inside:extend(b.content)
+    else
+      inside:insert(b)
+    end
+  end
+  inside = inside:walk({
+    Image = function(img)
+      if #img.caption == 0 and alt ~= "" then
+        img.caption = pandoc.Inlines({ pandoc.Str(alt) })
+      end
+      return img
+    end,
+  })
+  local fig = pandoc.Figure(inside, { pandoc.Plain(cap) }, pandoc.Attr(div.identifier))
+  local attrs = div.attributes
+  attrs["fig-alt"] = nil
+  return pandoc.Div(before .. { fig }, pandoc.Attr("", div.classes, attrs))
+end
+
+local function number_table(t)
+  local kind_caption = stringify(t.caption.long)
+  if not t.identifier:match("^tbl%-") then
+    return nil
+  end
+  local num = next_float("tbl")
+  refs[t.identifier] = { prefix = "Table", num = num }
+  local cap = caption_inlines("tbl", num, pandoc.utils.blocks_to_inlines(t.caption.long))
+  local id = t.identifier
+  t.identifier = ""
+  t.caption = pandoc.Caption({})
+  local _ = kind_caption
+  return pandoc.Div(
+    { pandoc.Div({ pandoc.Para(cap) }, pandoc.Attr("", { "tr-table-caption" })), t },
+    pandoc.Attr(id, { "tr-table-float" })
+  )
+end
+
+local number_filter = {
+  traverse = "topdown",
+  Div = function(div)
+    if has_class(div, "tr-chapter-start") then
+      state.kind = div.attributes["tr-kind"] or "chapter"
+      local part = div.attributes["tr-part"]
+      if part and part ~= "" then
+        local id = "part-" .. part:lower():gsub("[^%w]+", "-"):gsub("^%-+", ""):gsub("%-+$", "")
+        local h = pandoc.Header(1, pandoc.Inlines(part), pandoc.Attr(id, { "unnumbered", "tr-part" }))
+        header_number(h)
+        return h, false
+      end
+      return {}, false
+    end
+    if div.identifier:match("^tbl%-") or div.identifier:match("^fig%-") then
+      return float_div(div), false
+    end
+    return nil
+  end,
+  Header = function(h)
+    local num = header_number(h)
+    if num then
+      local content = pandoc.Inlines({ pandoc.Span(num, pandoc.Attr("", { "header-section-number" })), pandoc.Space() })
+      content:extend(h.content)
+      h.content = content
+      h.attributes["number"] = num
+    end
+    return h, false
+  end,
+  Figure = function(fig)
+    if fig.identifier:match("^fig%-") then
+      local num = next_float("fig")
+      refs[fig.identifier] = { prefix = "Figure", num = num }
+      fig.caption.long = { pandoc.Plain(caption_inlines("fig", num, pandoc.utils.blocks_to_inlines(fig.caption.long))) }
+      return fig, false
+    end
+    return nil
+  end,
+  Table = function(t)
+    local r = number_table(t)
+    if r then
+      return r, false
+    end
+    return nil
+  end,
+}
+
+---------------------------------------------------------------------------------------------
+-- Pass 2: cross-references
+---------------------------------------------------------------------------------------------
+local ref_filter = {
+  Cite = function(cite)
+    local out = pandoc.Inlines({})
+    for i, c in ipairs(cite.citations) do
+      if i > 1 then
+        out:insert(pandoc.Str(","))
+        out:insert(pandoc.Space())
+      end
+      local ref = refs[c.id]
+      if #c.prefix > 0 then
+        out:extend(c.prefix)
+        out:insert(pandoc.Space())
+      end
+      if ref then
+        local text = ref.num
+        if ref.text then
+          text = ref.text
+        elseif c.mode ~= "SuppressAuthor" then
+          text = ref.prefix .. NBSP .. ref.num
+        end
+        out:insert(pandoc.Link(text, "#" .. c.id))
+      else
+        if c.id:match("^%a+%-") then
+          warn("unresolved cross-reference @" .. c.id)
+          out:insert(pandoc.Strong(pandoc.Str("??")))
+        else
+          warn("citation @" .. c.id .. " is not supported (no bibliography)")
+          out:insert(pandoc.Str("?@" .. c.id))
+        end
+      end
+      if #c.suffix > 0 then
+        out:extend(c.suffix)
+      end
+    end
+    return out
+  end,
+}
+
+---------------------------------------------------------------------------------------------
+-- Pass 3: format-specific output
+---------------------------------------------------------------------------------------------
+local function raw_typst(text)
+  return pandoc.RawBlock("typst", text)
+end
+
+local function styled(blocks, style)
+  -- docx: custom paragraph style; typst: wrapped in a styled block
+  if IS_DOCX then
+    return pandoc.Blocks({ pandoc.Div(blocks, pandoc.Attr("", {}, { ["custom-style"] = style })) })
+  end
+  if IS_TYPST then
+    local open = {
+      ["Table Caption"] = "#block(sticky: true, above: 1.2em, below: 0.5em)[#set text(weight: \"bold\")",
+      ["Table Title"] = "#block(sticky: true, above: 0.4em, below: 0.5em)[#set text(weight: \"bold\")",
+      ["Table Subtitle"] = "#block(sticky: true, above: 0.4em, below: 0.6em)[",
+      ["Table Note"] = "#block(above: 0.4em, below: 0.3em)[#set text(size: 8pt)",
+    }
+    local res = pandoc.Blocks({ raw_typst(open[style] or "#block[") })
+    res:extend(blocks)
+    res:insert(raw_typst("]"))
+    return res
+  end
+  return pandoc.Blocks(blocks)
+end
+
+local function cell_align(cell)
+  if has_class(cell, "gt_right") then
+    return "AlignRight"
+  elseif has_class(cell, "gt_center") then
+    return "AlignCenter"
+  elseif has_class(cell, "gt_left") then
+    return "AlignLeft"
+  end
+  return nil
+end
+
+local function strip_cell(cell, strong)
+  cell.identifier = ""
+  local a = cell_align(cell)
+  if a then
+    cell.alignment = a
+  end
+  if strong then
+    cell.contents = cell.contents:walk({
+      Plain = function(p)
+        return pandoc.Plain({ pandoc.Strong(p.content) })
+      end,
+      Para = function(p)
+        return pandoc.Plain({ pandoc.Strong(p.content) })
+      end,
+    })
+  end
+  cell.classes = {}
+  cell.attributes = {}
+  return cell
+end
+
+local function count_rows(t)
+  local n = #t.head.rows
+  for _, body in ipairs(t.bodies) do
+    n = n + #body.head + #body.body
+  end
+  return n
+end
+
+-- Move title/subtitle rows and footer rows of an HTML table out of the table.
+local function split_table(t, has_caption)
+  local ncols = #t.colspecs
+  local above, below = pandoc.Blocks({}), pandoc.Blocks({})
+  local keep = pandoc.List({})
+  local in_titles = true
+  for _, row in ipairs(t.head.rows) do
+    local c = row.cells[1]
+    if in_titles and #row.cells == 1 and c.col_span == ncols and ncols > 1 then
+      local inl = pandoc.utils.blocks_to_inlines(c.contents)
+      if #inl > 0 then
+        local style = "Table Subtitle"
+        if has_class(c, "gt_title") then
+          style = has_caption and "Table Title" or "Table Caption"
+        end
+        above:extend(styled({ pandoc.Para(inl) }, style))
+      end
+    else
+      in_titles = false
+      keep:insert(row)
+    end
+  end
+  t.head.rows = keep
+  if #t.caption.long > 0 then
+    above = styled({ pandoc.Para(pandoc.utils.blocks_to_inlines(t.caption.long)) }, has_caption and "Table Title" or "Table Caption") .. above
+    t.caption = pandoc.Caption({})
+  end
+  -- footnotes first, then source notes (CSR order); great_tables emits them the other way
+  local footnotes, sources = pandoc.Blocks({}), pandoc.Blocks({})
+  for _, row in ipairs(t.foot.rows) do
+    for _, c in ipairs(row.cells) do
+      local inl = pandoc.utils.blocks_to_inlines(c.contents)
+      if #inl > 0 then
+        if has_class(c, "gt_sourcenote") or has_class(row, "gt_sourcenotes") then
+          sources:insert(pandoc.Para(inl))
+        else
+          footnotes:insert(pandoc.Para(inl))
+        end
+      end
+    end
+  end
+  local notes = footnotes .. sources
+  t.foot.rows = {}
+  -- rows of <th> cells at the top of a <tbody> (great_tables row-group headings) are read
+  -- as intermediate body heads; make them ordinary (group) rows
+  for _, body in ipairs(t.bodies) do
+    if #body.head > 0 then
+      local rows = pandoc.List({})
+      rows:extend(body.head)
+      rows:extend(body.body)
+      body.body = rows
+      body.head = {}
+    end
+  end
+  if #notes > 0 then
+    below:extend(styled(notes, "Table Note"))
+  end
+  -- column alignment from the first full body row (great_tables: gt_left/gt_right/gt_center)
+  for _, body in ipairs(t.bodies) do
+    for _, row in ipairs(body.body) do
+      if #row.cells == ncols then
+        for i, c in ipairs(row.cells) do
+          local a = cell_align(c)
+          if a then
+            t.colspecs[i] = { a, t.colspecs[i][2] }
+          end
+        end
+        goto aligned
+      end
+    end
+  end
+  ::aligned::
+  for r, row in ipairs(t.head.rows) do
+    for _, c in ipairs(row.cells) do
+      strip_cell(c, true)
+      if IS_TYPST and r < #t.head.rows and c.col_span > 1 then
+        -- spanner label: underline it across the columns it spans
+        local content = pandoc.Inlines({
+          pandoc.RawInline("typst", "#block(width: 100%, stroke: (bottom: 0.5pt), inset: (bottom: 3pt))["),
+        })
+        content:extend(pandoc.utils.blocks_to_inlines(c.contents))
+        content:insert(pandoc.RawInline("typst", "]"))
+        c.contents = { pandoc.Plain(content) }
+      end
+    end
+  end
+  for _, body in ipairs(t.bodies) do
+    for _, row in ipairs(body.body) do
+      local group = #row.cells == 1 and row.cells[1].col_span == ncols and ncols > 1
+      for _, c in ipairs(row.cells) do
+        strip_cell(c, group)
+        if group then
+          c.alignment = "AlignLeft"
+        end
+      end
+    end
+    body.row_head_columns = 0
+  end
+  t.identifier = ""
+  t.classes = {}
+  t.attributes = {}
+  return above, t, below
+end
+
+-- Convert raw HTML (a great_tables / pandas table) into pandoc blocks for docx/typst.
+local function html_to_blocks(raw, has_caption)
+  local ok, doc = pcall(pandoc.read, raw, "html")
+  if not ok then
+    warn("could not convert an HTML output: " .. tostring(doc))
+    return pandoc.Blocks({})
+  end
+  doc = doc:walk({
+    Span = function(span)
+      if has_class(span, "gt_footnote_marks") then
+        return pandoc.Superscript(span.content)
+      end
+      return nil
+    end,
+  })
+  local out = pandoc.Blocks({})
+  local function collect(blocks)
+    for _, b in ipairs(blocks) do
+      if b.t == "Table" then
+        local above, t, below = split_table(b, has_caption)
+        local n = count_rows(t)
+        local inner = above .. { t } .. below
+        if IS_TYPST and n <= SMALL_TABLE_ROWS then
+          out:insert(raw_typst("#block(breakable: false, width: 100%)["))
+          out:extend(inner)
+          out:insert(raw_typst("]"))
+        else
+          out:extend(inner)
+        end
+        has_caption = true
+      elseif b.t == "Div" then
+        collect(b.content)
+      elseif b.t == "Plain" or b.t == "Para" then
+        local only_raw = true
+        for _, i in ipairs(b.content) do
+          if i.t ~= "RawInline" and i.t ~= "Space" and i.t ~= "SoftBreak" and i.t ~= "LineBreak" then
+            only_raw = false
+          end
+        end
+        if not only_raw then
+          out:insert(b)
+        end
+      elseif b.t ~= "RawBlock" then
+        out:insert(b)
+      end
+    end
+  end
+  collect(doc.blocks)
+  return out
+end
+
+local function is_html_raw(b)
+  return b.t == "RawBlock" and (b.format == "html" or b.format == "html5")
+end
+
+local function convert_raw_html(blocks, has_caption)
+  local out = pandoc.Blocks({})
+  for _, b in ipairs(blocks) do
+    if is_html_raw(b) then
+      out:extend(html_to_blocks(b.text, has_caption))
+    else
+      out:insert(b)
+    end
+  end
+  return out
+end
+
+local function table_float(div)
+  local caption_div = div.content[1]
+  local body = pandoc.Blocks({})
+  for i = 2, #div.content do
+    body:insert(div.content[i])
+  end
+  if IS_HTML then
+    return nil
+  end
+  local cap_blocks = styled(caption_div.content, "Table Caption")
+  -- pandoc Tables from the markdown itself also need a caption/notes layout
+  local converted = pandoc.Blocks({})
+  for _, b in ipairs(body) do
+    if is_html_raw(b) then
+      converted:extend(html_to_blocks(b.text, true))
+    elseif b.t == "Div" and has_class(b, "cell") then
+      converted:extend(convert_raw_html(b.content, true))
+    else
+      converted:insert(b)
+    end
+  end
+  local content
+  if IS_TYPST then
+    local rows = 0
+    converted:walk({
+      Table = function(t)
+        rows = rows + count_rows(t)
+      end,
+    })
+    if rows <= SMALL_TABLE_ROWS then
+      content = pandoc.Blocks({ raw_typst("#block(breakable: false, width: 100%)[") })
+      content:extend(cap_blocks)
+      -- nested unbreakable blocks are harmless
+      content:extend(converted)
+      content:insert(raw_typst("]"))
+    else
+      content = cap_blocks .. converted
+    end
+  else
+    content = cap_blocks .. converted
+  end
+  div.content = content
+  return div
+end
+
+local function landscape(blocks)
+  if IS_DOCX then
+    local function sect(orient)
+      local size
+      if orient == "landscape" then
+        size = '<w:pgSz w:w="16838" w:h="11906" w:orient="landscape"/>'
+      else
+        size = '<w:pgSz w:w="11906" w:h="16838"/>'
+      end
+      return pandoc.RawBlock(
+        "openxml",
+        '<w:p><w:pPr><w:sectPr>' .. size
+          .. '<w:pgMar w:top="1417" w:right="1247" w:bottom="1247" w:left="1247" w:header="567" w:footer="567" w:gutter="0"/>'
+          .. "</w:sectPr></w:pPr></w:p>"
+      )
+    end
+    local out = pandoc.Blocks({ sect("portrait") })
+    out:extend(blocks)
+    out:insert(sect("landscape"))
+    return out
+  elseif IS_TYPST then
+    local out = pandoc.Blocks({ raw_typst("#page(flipped: true)[") })
+    out:extend(blocks)
+    out:insert(raw_typst("]"))
+    return out
+  end
+  return nil
+end
+
+local function format_matches(spec)
+  if spec == nil then
+    return nil
+  end
+  for name in spec:gmatch("[^%s,]+") do
+    if name == "html" and IS_HTML then
+      return true
+    elseif name == "docx" and IS_DOCX then
+      return true
+    elseif (name == "typst" or name == "pdf") and IS_TYPST then
+      return true
+    end
+  end
+  return false
+end
+
+local format_filter
+format_filter = {
+  traverse = "topdown",
+  Div = function(div)
+    if has_class(div, "landscape") then
+      div.classes = div.classes:filter(function(c)
+        return c ~= "landscape"
+      end)
+      local inner = pandoc.Blocks({ div }):walk(format_filter)
+      return landscape(inner) or inner, false
+    end
+    if has_class(div, "content-visible") or has_class(div, "content-hidden") then
+      local when = format_matches(div.attributes["when-format"])
+      local unless = format_matches(div.attributes["unless-format"])
+      local visible
+      if has_class(div, "content-visible") then
+        visible = not (when == false or unless == true)
+      else
+        visible = not ((when == nil and unless == nil) or when == true or unless == false)
+      end
+      if not visible then
+        return {}, false
+      end
+      return pandoc.Blocks(div.content):walk(format_filter), false
+    end
+    if has_class(div, "tr-pagebreak") then
+      if IS_DOCX then
+        return pandoc.RawBlock("openxml", '<w:p><w:r><w:br w:type="page"/></w:r></w:p>'), false
+      elseif IS_TYPST then
+        return raw_typst("#pagebreak(weak: true)"), false
+      end
+      return pandoc.RawBlock("html", '<div class="page-break"></div>'), false
+    end
+    if has_class(div, "tr-table-float") then
+      return table_float(div) or div, false
+    end
+    if has_class(div, "cell") and not IS_HTML then
+      div.content = convert_raw_html(div.content, false)
+      return div, false
+    end
+    return nil
+  end,
+  RawBlock = function(b)
+    if not IS_HTML and is_html_raw(b) and b.text:match("<table") then
+      return html_to_blocks(b.text, false), false
+    end
+    return nil
+  end,
+}
+
+-- Relative column widths from the text each column holds, so that tables span the text
+-- width with sensible proportions in docx and typst.
+local function text_len(s)
+  return utf8.len(s) or #s
+end
+
+local function set_widths(t)
+  local n = #t.colspecs
+  if n == 0 then
+    return
+  end
+  for _, cs in ipairs(t.colspecs) do
+    if cs[2] ~= nil and cs[2] > 0 then
+      return
+    end
+  end
+  local w = {}
+  for i = 1, n do
+    w[i] = 0
+  end
+  local function scan(rows, is_head)
+    local pending = {}
+    for _, row in ipairs(rows) do
+      local col = 1
+      for _, c in ipairs(row.cells) do
+        while (pending[col] or 0) > 0 do
+          col = col + 1
+        end
+        if c.col_span == 1 and col <= n then
+          local s = stringify(c.contents)
+          local len = text_len(s)
+          if is_head then
+            local longest = 0
+            for word in s:gmatch("%S+") do
+              longest = math.max(longest, text_len(word))
+            end
+            len = math.max(longest, math.ceil(len / 2))
+          end
+          w[col] = math.max(w[col], len)
+        end
+        if c.row_span > 1 then
+          for k = col, col + c.col_span - 1 do
+            pending[k] = c.row_span
+          end
+        end
+        col = col + c.col_span
+      end
+      for k, v in pairs(pending) do
+        pending[k] = v - 1
+      end
+    end
+  end
+  scan(t.head.rows, true)
+  for _, body in ipairs(t.bodies) do
+    scan(body.head, false)
+    scan(body.body, false)
+  end
+  local total = 0
+  for i = 1, n do
+    w[i] = math.min(math.max(w[i], 3), 40) + 2
+    total = total + w[i]
+  end
+  for i = 1, n do
+    t.colspecs[i] = { t.colspecs[i][1], w[i] / total }
+  end
+end
+
+local function is_strong(cell)
+  local first = cell.contents[1]
+  return first ~= nil and (first.t == "Plain" or first.t == "Para") and #first.content == 1 and first.content[1].t == "Strong"
+end
+
+local finish_filter = {
+  Table = function(t)
+    set_widths(t)
+    for _, row in ipairs(t.head.rows) do
+      for _, c in ipairs(row.cells) do
+        if not is_strong(c) then
+          strip_cell(c, true)
+        end
+      end
+    end
+    return t
+  end,
+}
+
+local function typst_escape(text)
+  return (text:gsub("([\\#%[%]%*_%$@<>`~=%-/])", "\\%1"))
+end
+
+local part_filter = {
+  Header = function(h)
+    if has_class(h, "tr-part") and IS_TYPST then
+      return raw_typst("#heading(level: 1, numbering: none, supplement: [Part])[" .. typst_escape(stringify(h.content)) .. "]")
+    end
+    return nil
+  end,
+}
+
+---------------------------------------------------------------------------------------------
+function Pandoc(doc)
+  local depth = doc.meta["tr-number-depth"]
+  if depth then
+    number_depth = tonumber(stringify(depth)) or number_depth
+  end
+  if doc.meta.version and not IS_TYPST then
+    -- the typst title page shows the version itself; elsewhere it goes with the date
+    local line = pandoc.Inlines({ pandoc.Str("Version" .. NBSP .. stringify(doc.meta.version)) })
+    if doc.meta.date then
+      line:insert(pandoc.Str(" · "))
+      line:extend(pandoc.Inlines(stringify(doc.meta.date)))
+    end
+    doc.meta.date = pandoc.MetaInlines(line)
+  end
+  doc = doc:walk(number_filter)
+  doc = doc:walk(ref_filter)
+  doc = doc:walk(format_filter)
+  if not IS_HTML then
+    doc = doc:walk(finish_filter)
+    doc = doc:walk(part_filter)
+  end
+  return doc
+end
