@@ -143,10 +143,12 @@ def load_project(project_dir: Path) -> BookProject:
     stem = book.get("output-file") or custom.get("output-stem") or _slug(title) or "book"
     stem = re.sub(r"\.(html|docx|pdf|typ)$", "", str(stem))
     execute = dict(config.get("execute") or {})
-    running = custom.get("running-header")
-    if not running:
-        version = custom.get("version")
-        running = f"{title} · v{version}" if version else title
+    version = custom.get("version") or _project_version(root)
+    if version and custom.get("version-in-filename", True):
+        stem = f"{stem}-v{version}"
+    running = custom.get("running-header") or title
+    if version and str(version) not in str(running):
+        running = f"{running} · v{version}"
     variables: dict[str, Any] = {}
     var_file = root / "_variables.yml"
     if var_file.is_file():
@@ -171,6 +173,16 @@ def load_project(project_dir: Path) -> BookProject:
         toc_depth=int(config.get("toc-depth") or html.get("toc-depth") or 2),
         variables=variables,
     )
+
+
+def _project_version(root: Path) -> str | None:
+    """The report version from ``pyproject.toml`` (the single source of truth), if any."""
+    from trialreport.versioning import VersionError, report_version
+
+    try:
+        return report_version(root)
+    except VersionError:
+        return None
 
 
 def _slug(text: str) -> str:

@@ -1,0 +1,354 @@
+"""Build the journal supplement: a deterministic zip that reproduces and verifies the report.
+
+``report/<STUDY>-CSR-v<version>-supplement.zip`` holds the rendered HTML, Word and PDF report and
+``report/ard.json``, the project (chapters, code, data, specification, tests, lock files,
+Makefile, changelog), a README, ``VERSION_STAMP.json`` and ``MANIFEST`` (path, size, SHA-256 of
+every other file). Members are sorted, time-stamped 1980-01-01 (or ``SOURCE_DATE_EPOCH``) and
+have fixed permissions, so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import stat
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import yaml
+
+from trialreport.supplement.manifest import (
+    MANIFEST_NAME,
+    ManifestEntry,
+    entry_for_bytes,
+    format_manifest,
+)
+from trialreport.versioning import (
+    STAMP_FILE,
+    TIMESTAMP_KEY,
+    data_checksums,
+    find_stamp,
+    render_timestamp,
+    report_version,
+    study_id,
+    version_conflicts,
+    version_stamp,
+)
+
+REPORT_DIR = "report"
+REPORT_FORMATS = ("html", "docx", "pdf")
+ARD_NAME = "ard.json"
+README_NAME = "README.md"
+# Project content shipped in the supplement (folders recursively, minus EXCLUDE_*).
+REQUIRED_DIRS = ("chapters", "data", "data_spec", "src")
+OPTIONAL_DIRS = (".ci", "bench", "docs", "tests", "tools", "_extensions", "assets", "images",
+                 "figures", "styles")
+REQUIRED_FILES = ("_quarto.yml", "pyproject.toml", "requirements.lock", "Makefile",
+                  "CHANGELOG.md")
+OPTIONAL_FILES = ("environment.yml", ".gitignore")
+TOP_LEVEL_PATTERNS = ("*.qmd", "*.bib", "*.csl", "*.css", "*.scss", "*.lua", "_*.yml", "_*.yaml")
+EXCLUDE_DIRS = frozenset({".cache", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache",
+                          ".venv", "venv", ".git", ".ipynb_checkpoints", ".quarto", "_book",
+                          "node_modules"})
+EXCLUDE_PATHS = frozenset({"bench/results"})
+EXCLUDE_SUFFIXES = (".pyc", ".pyo", ".egg-info", "-supplement.zip", ".zip.part")
+EXCLUDE_NAMES = frozenset({".DS_Store", ".coverage", "Thumbs.db"})
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+class BundleError(RuntimeError):
+    """The supplement cannot be built (the message says why and what to do)."""
+
+
+@dataclass
+class BundleResult:
+    """The written supplement and what went into it."""
+
+    path: Path
+    members: list[str]
+    size: int
+    identifiers_included: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def supplement_name(project_dir: Path) -> str:
+    """``<STUDY>-CSR-v<version>-supplement.zip``."""
+    return f"{study_id(project_dir)}-CSR-v{report_version(project_dir)}-supplement.zip"
+
+
+def report_outputs(project_dir: Path) -> list[str]:
+    """The rendered outputs the supplement ships (paths relative to the project)."""
+    stem = f"{study_id(project_dir)}-CSR-v{report_version(project_dir)}"
+    return [f"{REPORT_DIR}/{stem}.{fmt}" for fmt in REPORT_FORMATS] + [f"{REPORT_DIR}/{ARD_NAME}"]
+
+
+def _excluded(rel: Path) -> bool:
+    if rel.as_posix() in EXCLUDE_PATHS or any(p in EXCLUDE_DIRS for p in rel.parts):
+        return True
+    if any(rel.as_posix().startswith(p + "/") for p in EXCLUDE_PATHS):
+        return True
+    return rel.name in EXCLUDE_NAMES or any(part.endswith(EXCLUDE_SUFFIXES) for part in rel.parts)
+
+
+def collect_project_files(project_dir: Path) -> tuple[dict[str, Path], list[str]]:
+    """The project files to ship, ``{archive path: file}``, and warnings (skipped symlinks).
+
+    Shipped folders with no file to ship appear as ``"<folder>/"`` (a folder entry).
+
+    Raises :class:`BundleError` when a required file or folder is missing.
+    """
+    project_dir = Path(project_dir)
+    missing = [d + "/" for d in REQUIRED_DIRS if not (project_dir / d).is_dir()]
+    missing += [f for f in REQUIRED_FILES if not (project_dir / f).is_file()]
+    if missing:
+        raise BundleError("the supplement would not reproduce the report: missing "
+                          + ", ".join(missing) + f" in {project_dir}")
+    files: dict[str, Path] = {}
+    warnings: list[str] = []
+
+    def add(path: Path) -> None:
+        rel = path.relative_to(project_dir)
+        if _excluded(rel):
+            return
+        if path.is_symlink():
+            warnings.append(f"skipped symbolic link {rel.as_posix()}")
+        elif path.is_file():
+            files[rel.as_posix()] = path
+
+    for name in (*REQUIRED_DIRS, *OPTIONAL_DIRS):
+        folder = project_dir / name
+        if folder.is_dir() and not folder.is_symlink():
+            for path in sorted(folder.rglob("*")):
+                rel = path.relative_to(project_dir)
+                if any(part in EXCLUDE_DIRS for part in rel.parts) or path.is_dir():
+                    continue
+                if any(parent.is_symlink() for parent in path.parents
+                       if project_dir in parent.parents):
+                    continue
+                add(path)
+    for name in (*REQUIRED_FILES, *OPTIONAL_FILES):
+        if (project_dir / name).exists():
+            add(project_dir / name)
+    for pattern in TOP_LEVEL_PATTERNS:
+        for path in sorted(project_dir.glob(pattern)):
+            add(path)
+    for name in (*REQUIRED_DIRS, *OPTIONAL_DIRS):  # keep empty folders (make test lints them)
+        if (project_dir / name).is_dir() and not any(f.startswith(name + "/") for f in files):
+            files[name + "/"] = project_dir / name
+    for rel in files:
+        if any(c in rel for c in "\t\n\r\\"):
+            raise BundleError(f"file name not allowed in the supplement: {rel!r}")
+    return files, warnings
+
+
+def _columns(path: Path) -> list[str]:
+    """Column names of a CSV or SAS transport file."""
+    if path.suffix.lower() == ".xpt":
+        import pyreadstat
+
+        _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+        return list(meta.column_names)
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
+def find_identifying_columns(data_dir: Path, spec_dir: Path) -> dict[str, list[str]]:
+    """Columns marked ``identifying: true`` in the specification that are present in the data,
+    ``{data file name: [columns]}``; every data file is checked for every identifying name."""
+    from trialreport.spec import load_specification
+
+    spec = load_specification(spec_dir)
+    marked = spec.identifying_columns
+    if not marked:
+        return {}
+    names = {c.upper() for cols in marked.values() for c in cols}
+    found: dict[str, list[str]] = {}
+    for path in sorted(Path(data_dir).iterdir(), key=lambda p: p.name):
+        if not path.is_file() or path.suffix.lower() not in (".csv", ".xpt"):
+            continue
+        hits = [c for c in _columns(path) if c.strip().upper() in names]
+        if hits:
+            found[path.name] = hits
+    return found
+
+
+def _zip_date_time() -> tuple[int, int, int, int, int, int]:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch:
+        return ZIP_EPOCH
+    t = time.gmtime(int(epoch))
+    if t.tm_year < 1980:
+        return ZIP_EPOCH
+    return (min(t.tm_year, 2107), t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
+
+
+def write_deterministic_zip(target: Path, members: dict[str, bytes | Path]) -> int:
+    """Write ``members`` (archive path -> bytes or file; names ending in "/" are folders)
+    sorted, with fixed time stamps and permissions (0644, 0755 for executable files and
+    folders), via a temporary file moved into place.
+    Returns the size of the zip in bytes."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    date_time = _zip_date_time()
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with zipfile.ZipFile(tmp, "w", allowZip64=True) as archive:
+            for name in sorted(members):
+                content = members[name]
+                if name.endswith("/"):  # an (empty) folder the project needs, e.g. for ruff
+                    info = zipfile.ZipInfo(name, date_time)
+                    info.create_system = 3
+                    info.external_attr = ((stat.S_IFDIR | 0o755) << 16) | 0x10
+                    archive.writestr(info, b"")
+                    continue
+                mode = 0o644
+                if isinstance(content, Path):
+                    if content.stat().st_mode & 0o111:
+                        mode = 0o755
+                    content = content.read_bytes()
+                info = zipfile.ZipInfo(name, date_time)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.create_system = 3
+                info.external_attr = (stat.S_IFREG | mode) << 16
+                archive.writestr(info, content, compresslevel=9)
+        tmp.chmod(0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target.stat().st_size
+
+
+def _study_info(project_dir: Path) -> dict[str, Any]:
+    raw = yaml.safe_load((project_dir / "data_spec" / "study.yml").read_text(encoding="utf-8"))
+    return dict((raw or {}).get("study") or {})
+
+
+def render_readme(values: dict[str, str]) -> str:
+    """The supplement README from ``resources/supplement/README.md.in`` ($placeholders)."""
+    template = resources.files("trialreport").joinpath("resources", "supplement",
+                                                       "README.md.in")
+    return Template(template.read_text(encoding="utf-8")).substitute(values)
+
+
+def _render_stamp(ard_path: Path) -> dict[str, Any] | None:
+    try:
+        ard = json.loads(ard_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{ard_path} is not readable JSON ({exc}); run `make report` again") \
+            from None
+    if not isinstance(ard, dict) or not isinstance(ard.get("results"), list):
+        raise BundleError(f"{ard_path} has no results list; run `make report` again")
+    return find_stamp(ard.get("metadata"))
+
+
+def build_supplement(project_dir: Path, output_dir: Path | None = None,
+                     include_identifiers: bool = False) -> BundleResult:
+    """Build ``<output_dir>/<STUDY>-CSR-v<version>-supplement.zip`` (default ``report/``).
+
+    Raises :class:`BundleError` when the rendered outputs are missing or stale, a required
+    project file is missing, or the data hold identifying columns (unless
+    ``include_identifiers``), or ``_quarto.yml`` states another version than
+    ``pyproject.toml``.
+    """
+    project_dir = Path(project_dir).resolve()
+    version = report_version(project_dir)
+    conflicts = version_conflicts(project_dir)
+    if conflicts:
+        raise BundleError("; ".join(conflicts) + "; make them agree and run `make report`")
+    study = study_id(project_dir)
+    outputs = report_outputs(project_dir)
+    missing = [o for o in outputs if not (project_dir / o).is_file()]
+    if missing:
+        raise BundleError("rendered outputs missing: " + ", ".join(missing)
+                          + "; run `make report` first")
+    data_dir = project_dir / "data"
+    spec_dir = project_dir / "data_spec"
+    identifiers = find_identifying_columns(data_dir, spec_dir)
+    if identifiers and not include_identifiers:
+        listing = "; ".join(f"data/{f}: {', '.join(c)}" for f, c in identifiers.items())
+        raise BundleError("the data hold columns the specification marks as identifying ("
+                          f"{listing}); remove them, or pass --include-identifiers if sharing "
+                          "them is permitted")
+    files, warnings = collect_project_files(project_dir)
+
+    render_stamp = _render_stamp(project_dir / REPORT_DIR / ARD_NAME)
+    if render_stamp is not None:
+        current = data_checksums(data_dir)
+        recorded = render_stamp.get("data") or {}
+        stale = sorted(n for n in set(current) | set(recorded)
+                       if current.get(n) != recorded.get(n))
+        if stale:
+            raise BundleError(f"{REPORT_DIR}/{ARD_NAME} was built from other data ("
+                              + ", ".join(f"data/{n}" for n in stale)
+                              + " changed since); run `make report` again")
+        if str(render_stamp.get("version")) != version:
+            raise BundleError(f"{REPORT_DIR}/{ARD_NAME} was rendered as version "
+                              f"{render_stamp.get('version')}, the project is {version}; "
+                              "run `make report` again")
+    else:
+        warnings.append(f"{REPORT_DIR}/{ARD_NAME} carries no version stamp")
+    for rel in outputs:
+        files[rel] = project_dir / rel
+
+    if render_stamp is not None:
+        timestamp = str(render_stamp.get(TIMESTAMP_KEY))
+    elif os.environ.get("SOURCE_DATE_EPOCH"):
+        timestamp = render_timestamp()
+    else:
+        timestamp = "unknown"
+    stamp = version_stamp(project_dir, data_dir, spec_dir=spec_dir, timestamp=timestamp)
+    if stamp["git"].get("dirty"):
+        warnings.append(f"the working tree has uncommitted changes; the supplement records "
+                        f"commit {stamp['git']['describe']}")
+    stamp = {"study": study, **stamp, "render_stamp": render_stamp,
+             "identifying_columns_included": identifiers if include_identifiers else {}}
+
+    info = _study_info(project_dir)
+    zip_name = f"{study}-CSR-v{version}-supplement.zip"
+    if info.get("synthetic", False):
+        data_note = ("**The data are a synthetic reconstruction.** The individual patient data "
+                     f"of {study} are not public; the records in `data/` describe invented "
+                     "patients whose aggregates reproduce the published results. No row is a "
+                     "real person.")
+    else:
+        data_note = "The data in `data/` are the study's analysis datasets."
+    if include_identifiers and identifiers:
+        listing = "; ".join(f"`data/{f}`: {', '.join(c)}" for f, c in identifiers.items())
+        data_note += (f"\n\n**This supplement contains identifying columns** ({listing}); it "
+                      "was built with `--include-identifiers`. Share it only where permitted.")
+    readme = render_readme({
+        "study": study, "title": str(info.get("title", study)), "version": version,
+        "zip_name": zip_name, "commit": str(stamp["git"].get("describe")),
+        "rendered_at": timestamp, "data_note": data_note,
+        "report_files": "\n".join(f"- `{o}`" for o in outputs),
+        "registration": str(info.get("registration", "")),
+    })
+    stamp_bytes = (json.dumps(stamp, indent=2, sort_keys=True, ensure_ascii=False) + "\n") \
+        .encode("utf-8")
+    members: dict[str, bytes | Path] = dict(files)
+    members[README_NAME] = readme.encode("utf-8")
+    members[STAMP_FILE] = stamp_bytes
+    entries: list[ManifestEntry] = []
+    for name, content in members.items():
+        if name.endswith("/"):
+            continue  # folders are not in the MANIFEST
+        data = content.read_bytes() if isinstance(content, Path) else content
+        entries.append(entry_for_bytes(name, data))
+    members[MANIFEST_NAME] = format_manifest(entries).encode("utf-8")
+
+    out_dir = Path(output_dir) if output_dir is not None else project_dir / REPORT_DIR
+    target = out_dir / zip_name
+    size = write_deterministic_zip(target, members)
+    return BundleResult(path=target, members=sorted(members), size=size,
+                        identifiers_included=identifiers if include_identifiers else {},
+                        warnings=warnings)
