@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extra_commands() -> list:
     """Sub-commands registered by other modules (analysis, render, bundle)."""
     registrars = []
-    for module in ("trialreport.analysis.cli", "trialreport.render.cli",
+    for module in ("trialreport.analysis.cli", "trialreport.render_command",
                    "trialreport.supplement.cli"):
         try:
             mod = __import__(module, fromlist=["register"])

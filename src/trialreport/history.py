@@ -89,7 +89,7 @@ def summarise_changes(changes: tuple[str, ...] | list[str], sep: str = " ") -> s
 
 def history_markdown(entries: list[HistoryEntry]) -> str:
     """A Markdown pipe table ``Version | Date | Changes``."""
-    lines = ["| Version | Date | Changes |", "|:--------|:-----|:--------|"]
+    lines = ["| Version | Date | Changes |", "|:------|:-------|:--------------------------------|"]
     for entry in entries:
         changes = summarise_changes(entry.changes).replace("|", "\\|")
         lines.append(f"| {entry.version} | {entry.date} | {changes} |")

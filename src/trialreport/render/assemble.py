@@ -233,15 +233,36 @@ def _attr(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
+def resolve_metadata_shortcodes(text: str, project: BookProject) -> str:
+    """Resolve ``{{< var x >}}`` / ``{{< meta x >}}`` in title-page metadata, as Quarto does."""
+
+    def sub(m: re.Match[str]) -> str:
+        name, arg = m.group(1), m.group(2).strip().strip("\"'")
+        node: Any = project.variables if name == "var" else None
+        if name == "meta":
+            return str(project.meta_lookup(arg) or "")
+        if name != "var":
+            return m.group(0)
+        for key in arg.split("."):
+            node = node.get(key) if isinstance(node, dict) else None
+        return "?var:" + arg if node is None else str(node)
+
+    return _SHORTCODE.sub(sub, text)
+
+
 def book_metadata(project: BookProject) -> dict[str, Any]:
     """Pandoc metadata for the whole book (title page, running header, language)."""
-    meta: dict[str, Any] = {"title": project.title, "lang": project.config.get("lang", "en")}
+    def res(text: str) -> str:
+        return resolve_metadata_shortcodes(text, project)
+
+    meta: dict[str, Any] = {"title": res(project.title),
+                            "lang": project.config.get("lang", "en")}
     if project.subtitle:
-        meta["subtitle"] = project.subtitle
+        meta["subtitle"] = res(project.subtitle)
     if project.authors:
-        meta["author"] = project.authors
+        meta["author"] = [res(a) for a in project.authors]
     if project.date:
-        meta["date"] = project.date
+        meta["date"] = res(project.date)
     meta["running-header"] = project.running_header
     meta["tr-number-depth"] = str(project.number_depth)
     custom = project.config.get("trialreport") or {}

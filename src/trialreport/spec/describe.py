@@ -40,7 +40,7 @@ def dataset_markdown(ds: DatasetSpec, heading_level: int = 2) -> str:
              f"File `{ds.file}.csv` (or `.xpt`); {_cell(ds.structure).lower() or 'records'}; "
              f"key: {', '.join(ds.keys) or 'none'}.", "",
              "| Variable | Label | Type | Unit | Required | Allowed values |",
-             "|:---|:---|:---|:---|:---|:---|"]
+             "|:-------|:-------------|:----|:----|:----|:----------------------|"]
     for v in ds.variables:
         lines.append(f"| {v.name} | {_cell(v.label)} | {v.type} | {_cell(v.unit or '')} | "
                      f"{'yes' if v.required else 'no'} | {_cell(allowed_values(v))} |")
@@ -60,7 +60,8 @@ def specification_markdown(spec: Specification, heading_level: int = 2) -> str:
     parts = [dataset_markdown(ds, heading_level) for ds in spec.datasets.values()]
     if spec.cross_rules:
         hashes = "#" * heading_level
-        rows = ["| Rule | Dataset | Checks | Description |", "|:---|:---|:---|:---|"]
+        rows = ["| Rule | Dataset | Checks | Description |",
+                "|:----|:--------|:--------|:------------------------------|"]
         for r in spec.cross_rules:
             other = r.reference or (r.join.dataset if r.join else None) or r.count_of or ""
             rows.append(f"| {r.id} | {r.dataset} | {other} | {_cell(r.description)} |")
