@@ -20,3 +20,13 @@ def data_copy(tmp_path: Path) -> Path:
     for path in DATA.glob("*.csv"):
         shutil.copy(path, target / path.name)
     return target
+
+
+@pytest.fixture(scope="session")
+def rendered_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole book rendered once per test session with the builtin engine (all formats)."""
+    from trialreport.cli import main
+
+    out = tmp_path_factory.mktemp("report")
+    assert main(["render", "--engine", "builtin", "--output", str(out)]) == 0
+    return out
