@@ -27,8 +27,9 @@ def prose(text: str) -> str:
     text = re.sub(r"\{\{<.*?>\}\}", "", text)
     text = re.sub(r"\{[#.][^}]*\}", "", text)
     text = re.sub(r"@(tbl|fig|sec)-[\w-]+", "", text)
+    rule = re.compile(r"^\|[:\- |]+$")
     lines = [x for x in text.splitlines()
-             if not x.startswith("#") and not x.startswith(": ") and not re.match(r"^\|[:\- |]+$", x)]
+             if not x.startswith(("#", ": ")) and not rule.match(x)]
     return "\n".join(lines)
 
 

@@ -105,7 +105,8 @@ def reproducibility_markdown(root: Path, data: TrialData) -> str:
     """Package versions and SHA-256 of every input file."""
     from trialreport.versioning import data_checksums, package_versions, spec_checksums
 
-    lines = ["**Input files (SHA-256).**", "", "| File | SHA-256 |", "|:--------|:-------------------|"]
+    lines = ["**Input files (SHA-256).**", "", "| File | SHA-256 |",
+             "|:--------|:-------------------|"]
     for name, digest in data_checksums(data.data_dir).items():
         lines.append(f"| `data/{_esc(name)}` | {group_digits(digest)} |")
     for name, digest in spec_checksums(root / "data_spec").items():

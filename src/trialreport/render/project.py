@@ -144,7 +144,7 @@ def load_project(project_dir: Path) -> BookProject:
     stem = re.sub(r"\.(html|docx|pdf|typ)$", "", str(stem))
     execute = dict(config.get("execute") or {})
     version = custom.get("version") or _project_version(root)
-    if version and custom.get("version-in-filename", True):
+    if version and custom.get("version-in-filename", True) and str(version) not in stem:
         stem = f"{stem}-v{version}"
     running = custom.get("running-header") or title
     if version and str(version) not in str(running):
