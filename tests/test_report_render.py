@@ -12,9 +12,8 @@ import docx
 import pytest
 from pypdf import PdfReader
 
-from trialreport.versioning import report_stem
-
 from conftest import ROOT
+from trialreport.versioning import report_stem
 
 # Published ALEVIATE figures as they must read in the report (Gopaluni et al. 2022). The
 # publication prints partial response as 10/23 (44%); the records give 43% (see README).

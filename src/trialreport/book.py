@@ -131,9 +131,8 @@ class Book:
 
     def data_checksums(self) -> Markdown:
         """One line per input data file with its SHA-256 (title page)."""
-        from trialreport.versioning import data_checksums
-
         from trialreport.methods import group_digits
+        from trialreport.versioning import data_checksums
 
         return Markdown("| Data file | SHA-256 |\n|:----|:----------------|\n" + "\n".join(
             f"| `{name}` | {group_digits(digest)} |"

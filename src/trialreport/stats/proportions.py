@@ -102,9 +102,7 @@ def _lookup(method: str, table: dict[str, str], what: str) -> str:
     return table[key]
 
 
-def binomial_ci(
-    n: int, N: int, conf: float = 0.95, method: str = "clopper-pearson"
-) -> Proportion:
+def binomial_ci(n: int, N: int, conf: float = 0.95, method: str = "clopper-pearson") -> Proportion:
     """Two-sided confidence interval for a single binomial proportion.
 
     Parameters
@@ -165,9 +163,7 @@ def _newcombe(n1: int, N1: int, n2: int, N2: int, conf: float) -> tuple[float, f
     return max(lower, -1.0), min(upper, 1.0)
 
 
-def _restricted_mle(
-    x1: int, N1: int, x2: int, N2: int, delta: float
-) -> tuple[float, float]:
+def _restricted_mle(x1: int, N1: int, x2: int, N2: int, delta: float) -> tuple[float, float]:
     """MLE of (p1, p2) under the constraint p1 - p2 = delta.
 
     Closed-form root of the likelihood-equation cubic, Miettinen & Nurminen (1985)
@@ -280,4 +276,3 @@ def risk_difference_ci(
     # guard against round-off pushing a limit past the estimate
     lower, upper = min(lower, estimate), max(upper, estimate)
     return Difference(float(estimate), float(lower), float(upper), label, n1, N1, n2, N2)
-

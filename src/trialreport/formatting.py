@@ -1,0 +1,243 @@
+"""Number formatting for report tables: the project's single rounding rule.
+
+Rounding rule
+-------------
+Every displayed number is rounded **half away from zero on its decimal value**, like
+the SAS ``ROUND`` function: 2.5 -> 3, -2.5 -> -3, 0.125 -> 0.13, 42.65 -> 42.7,
+1.005 -> 1.01. The decimal value of a float is its shortest round-tripping repr
+(``repr(1.005) == '1.005'``), so binary artefacts (1.005 is stored as
+1.00499999999999989...) do not turn ties into round-downs, unlike Python's ``round``
+(banker's rounding on the binary value) or ``f"{x:.2f}"``. Percentages are computed
+exactly from the integer counts (``100 * n / N`` as a fraction), so 57/200 = 28.5% is a
+true tie and shows as 29.
+
+Display conventions
+-------------------
+* Percentages are whole numbers by default, without a "%" sign in ``fmt_pct`` and
+  with one in ``fmt_n_pct``/``fmt_n_over_N_pct``.
+* A zero count is shown without a percentage: ``"0"`` (ICH E3 table convention).
+* A negative number that rounds to zero is shown as ``"0.0"``, never ``"-0.0"``.
+* Missing values (NaN/None) are shown as ``""`` by :func:`fmt_number`; inside composite
+  cells (CIs, mean (SD), median (Q1, Q3), min, max, p-values) a NaN component is
+  "not estimable" and shown as ``"NE"``.
+* A percentage with a zero denominator is ``""`` (:func:`fmt_pct`).
+* Median row: ``"median (Q1, Q3)"``; range row: ``"min, max"``; CI: ``"(lower, upper)"``.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Context, Decimal
+from fractions import Fraction
+from numbers import Integral, Real
+
+__all__ = [
+    "NE",
+    "round_half_away",
+    "fmt_number",
+    "fmt_pct",
+    "fmt_n_pct",
+    "fmt_n_over_N_pct",
+    "fmt_ci",
+    "fmt_pvalue",
+    "fmt_mean_sd",
+    "fmt_median_iqr",
+    "fmt_min_max",
+]
+
+NE = "NE"  #: shown for a value that is not estimable
+
+_CTX = Context(prec=200, rounding=ROUND_HALF_UP)  # HALF_UP = half away from zero
+
+
+def _is_missing(x) -> bool:
+    if x is None:
+        return True
+    try:
+        return math.isnan(x)
+    except TypeError:
+        return False
+
+
+def _to_decimal(x) -> Decimal:
+    """Exact decimal value of ``x`` as written: ints exactly, floats via shortest repr."""
+    if isinstance(x, Decimal):
+        return x
+    if isinstance(x, Fraction):
+        raise TypeError("use _round_fraction for Fraction input")
+    if isinstance(x, Integral) and not isinstance(x, bool):
+        return Decimal(int(x))
+    if isinstance(x, Real) or hasattr(x, "__float__"):
+        return Decimal(repr(float(x)))
+    raise TypeError(f"cannot format {type(x).__name__!r} as a number")
+
+
+def _quantize(d: Decimal, ndigits: int) -> Decimal:
+    """Round half away from zero to ``ndigits`` decimals (negative: tens, hundreds...)."""
+    q = _CTX.quantize(d, Decimal(1).scaleb(-ndigits))
+    if q.is_zero():
+        q = q.copy_abs()  # no negative zero
+    return q
+
+
+def _round_fraction(f: Fraction, ndigits: int) -> Decimal:
+    """Round an exact rational half away from zero to ``ndigits`` decimals."""
+    scale = Fraction(10) ** ndigits
+    scaled = abs(f) * scale
+    whole, rest = divmod(scaled.numerator, scaled.denominator)
+    if 2 * rest >= scaled.denominator:
+        whole += 1
+    if f < 0:
+        whole = -whole
+    return _quantize(Decimal(whole).scaleb(-ndigits), ndigits)
+
+
+def _text(d: Decimal, ndigits: int) -> str:
+    return f"{_quantize(d, ndigits):f}" if ndigits > 0 else f"{_quantize(d, ndigits):.0f}"
+
+
+def round_half_away(x: float, ndigits: int = 0) -> float:
+    """Round ``x`` half away from zero on its decimal value, like SAS ``ROUND``.
+
+    Parameters
+    ----------
+    x : float
+        Value to round (int, float, NumPy scalar or Decimal). NaN and +/-inf are
+        returned unchanged.
+    ndigits : int
+        Number of decimals; negative values round to tens, hundreds, ...
+
+    Returns
+    -------
+    float
+        The nearest float to the rounded decimal, e.g. ``round_half_away(42.65, 1)`` is
+        42.7, ``round_half_away(-2.5)`` is -3.0, ``round_half_away(1.005, 2)`` is 1.01.
+    """
+    if _is_missing(x):
+        return float("nan")
+    if isinstance(x, float) and math.isinf(x):
+        return x
+    return float(_quantize(_to_decimal(x), int(ndigits)))
+
+
+def fmt_number(x, decimals: int, na: str = "") -> str:
+    """Format one number with ``decimals`` decimals using :func:`round_half_away`.
+
+    Missing (NaN/None) gives ``na`` (default ``""``); pass ``na="NE"`` for a value
+    that is not estimable. ``-0.04`` with 1 decimal gives ``"0.0"``.
+    """
+    if _is_missing(x):
+        return na
+    if isinstance(x, float) and math.isinf(x):
+        return NE
+    return _text(_to_decimal(x), int(decimals))
+
+
+def _pct_text(n: int, N: int, decimals: int) -> str:
+    return _text(_round_fraction(Fraction(100 * int(n), int(N)), int(decimals)), int(decimals))
+
+
+def fmt_pct(n: int, N: int, decimals: int = 0) -> str:
+    """Percentage ``100 n / N`` as a bare number, e.g. ``fmt_pct(16, 23) == "70"``.
+
+    Computed exactly from the integer counts and rounded half away from zero.
+    ``N = 0`` gives ``""`` (no percentage can be shown).
+    """
+    if int(N) == 0:
+        return ""
+    return _pct_text(n, N, decimals)
+
+
+def fmt_n_pct(n: int, N: int, decimals: int = 0) -> str:
+    """Count with percentage, ``"16 (70%)"``.
+
+    A zero count is shown as ``"0"`` with no percentage (ICH E3 convention), and so is
+    any count with ``N = 0``. ``fmt_n_pct(23, 23) == "23 (100%)"``.
+    """
+    if int(n) == 0 or int(N) == 0:
+        return str(int(n))
+    return f"{int(n)} ({_pct_text(n, N, decimals)}%)"
+
+
+def fmt_n_over_N_pct(n: int, N: int, decimals: int = 0) -> str:
+    """Count over denominator with percentage, ``"16/23 (70%)"``.
+
+    Zero count: ``"0/23"`` without percentage; ``N = 0``: ``"0/0"``.
+    """
+    if int(n) == 0 or int(N) == 0:
+        return f"{int(n)}/{int(N)}"
+    return f"{int(n)}/{int(N)} ({_pct_text(n, N, decimals)}%)"
+
+
+def _scaled(x, scale) -> Decimal:
+    d = _to_decimal(x)
+    if scale != 1 and scale != 1.0:
+        d = _CTX.multiply(d, _to_decimal(scale))
+    return d
+
+
+def fmt_ci(lower, upper, decimals: int, scale: float = 1.0, pct: bool = False) -> str:
+    """Confidence interval ``"(lower, upper)"``.
+
+    Parameters
+    ----------
+    lower, upper : float
+        Limits; NaN (or None, or infinite) is shown as ``"NE"``, e.g. ``"(12.3, NE)"``.
+    decimals : int
+        Decimals after scaling.
+    scale : float
+        Multiplier applied exactly in decimal before rounding, e.g. 100 to show
+        proportions as percentages: ``fmt_ci(0.47081, 0.86790, 1, scale=100)`` gives
+        ``"(47.1, 86.8)"``.
+    pct : bool
+        Append ``"%"`` to each limit: ``"(47.1%, 86.8%)"``.
+    """
+    suffix = "%" if pct else ""
+
+    def one(v) -> str:
+        if _is_missing(v) or (isinstance(v, float) and math.isinf(v)):
+            return NE
+        return _text(_scaled(v, scale), int(decimals)) + suffix
+
+    return f"({one(lower)}, {one(upper)})"
+
+
+def fmt_pvalue(p: float, decimals: int = 3) -> str:
+    """P-value with ``decimals`` decimals (default 3), ``"<0.001"`` below 0.001.
+
+    The threshold is ``10**-decimals`` and is applied before rounding, so 0.0009999 and
+    0.0005 give ``"<0.001"`` while 0.001 gives ``"0.001"``. Otherwise rounding is half
+    away from zero: 0.0455 -> ``"0.046"``, 0.9995 -> ``"1.000"``. Values a hair above 1
+    (floating-point) are shown as 1. NaN/None gives ``"NE"``.
+    """
+    if _is_missing(p):
+        return NE
+    decimals = int(decimals)
+    d = _to_decimal(p)
+    threshold = Decimal(1).scaleb(-decimals)
+    if d < threshold:
+        return "<" + _text(threshold, decimals)
+    return _text(min(d, Decimal(1)), decimals)
+
+
+def fmt_mean_sd(mean, sd, decimals: int, sd_decimals: int | None = None) -> str:
+    """``"mean (SD)"``, e.g. ``fmt_mean_sd(52.345, 10.123, 1) == "52.3 (10.12)"``.
+
+    ``sd_decimals`` defaults to ``decimals + 1`` (common CSR convention: the SD carries
+    one more decimal than the mean). A NaN component (e.g. SD with n = 1) is ``"NE"``.
+    """
+    sd_dec = int(decimals) + 1 if sd_decimals is None else int(sd_decimals)
+    return f"{fmt_number(mean, decimals, na=NE)} ({fmt_number(sd, sd_dec, na=NE)})"
+
+
+def fmt_median_iqr(median, q1, q3, decimals: int) -> str:
+    """``"median (Q1, Q3)"``, e.g. ``"61.0 (42.0, 103.0)"``; NaN components are ``"NE"``."""
+    return (
+        f"{fmt_number(median, decimals, na=NE)} "
+        f"({fmt_number(q1, decimals, na=NE)}, {fmt_number(q3, decimals, na=NE)})"
+    )
+
+
+def fmt_min_max(minimum, maximum, decimals: int) -> str:
+    """``"min, max"``, e.g. ``"18, 85"``; NaN components are ``"NE"``."""
+    return f"{fmt_number(minimum, decimals, na=NE)}, {fmt_number(maximum, decimals, na=NE)}"
