@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import inspect
 import itertools
 import json
 import os
@@ -37,11 +38,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 #: Executables tried in order; ``TRIALREPORT_CHROMIUM`` names another one.
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -145,7 +146,13 @@ class _WebsocketsConnection:
         from websockets.sync.client import connect
 
         # Screenshots arrive as multi-megabyte base64 strings: no message size limit.
-        self._ws = connect(url, open_timeout=timeout, max_size=None, compression=None)
+        options: dict[str, Any] = {"open_timeout": timeout, "max_size": None,
+                                   "compression": None}
+        if "proxy" in inspect.signature(connect).parameters:
+            options["proxy"] = None  # websockets >= 15 would honour HTTP(S)_PROXY for localhost
+        self._stack = ExitStack()
+        # `with connect(...)` is the form every websockets version >= 12 accepts silently.
+        self._ws = self._stack.enter_context(connect(url, **options))
 
     def send(self, text: str) -> None:
         self._ws.send(text)
@@ -163,7 +170,7 @@ class _WebsocketsConnection:
 
     def close(self) -> None:
         with suppress(Exception):
-            self._ws.close()
+            self._stack.close()
 
 
 class _StdlibConnection:
@@ -193,7 +200,8 @@ class _StdlibConnection:
         if " 101 " not in f"{lines[0]} ":
             raise BrowserError(f"WebSocket handshake refused: {lines[0]}")
         accept = base64.b64encode(hashlib.sha1((key + self._GUID).encode()).digest()).decode()
-        headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}
+        headers = {k.strip().lower(): v.strip()
+                   for k, _, v in (h.partition(":") for h in lines[1:])}
         if headers.get("sec-websocket-accept") != accept:
             raise BrowserError("WebSocket handshake: wrong Sec-WebSocket-Accept")
 
@@ -561,13 +569,14 @@ def _check_toc(page: _Page, report: BrowserReport) -> None:
         settle = time.monotonic() + 3.0
         while time.monotonic() < settle:  # allow for `scroll-behavior: smooth`
             previous, state = state, page.evaluate(_TARGET_JS % json.dumps(href))
-            if state["hash"] == href and previous.get("scrollY") == state["scrollY"]:
+            arrived = unquote(state["hash"]) == unquote(href)
+            if arrived and previous.get("scrollY") == state["scrollY"]:
                 break
             time.sleep(0.1)
         at_top = abs(state["top"]) <= SCROLL_TOLERANCE_PX
         at_bottom = (state["scrollY"] >= state["maxScroll"] - 2
                      and 0 <= state["top"] < state["innerHeight"])
-        if state["hash"] != href:
+        if unquote(state["hash"]) != unquote(href):
             report.toc_jump_failures.append(
                 f"{href}: clicking the TOC link left the address at {state['hash'] or '(none)'}")
         elif not (at_top or at_bottom):
@@ -655,8 +664,6 @@ def check_html(path: Path, screenshot: Path | None = None, timeout: float = 60, 
                             shot.with_name(f"{shot.stem}-{name}.png"), _clip(box))
             cdp.pump(0.2)
             report.console_errors = _console_errors(cdp.events, session)
-            with suppress(BrowserError, OSError):
-                cdp.call("Browser.close")
         finally:
             conn.close()
     return report
