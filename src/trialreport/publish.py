@@ -30,6 +30,24 @@ from trialreport.versioning import (
 
 CACHE = Path(".cache") / "trialreport"
 VARIABLES_FILE = "_variables.yml"
+INPUT_PATTERN = r"\.(csv|xpt|ya?ml|py)$"
+
+
+def inputs_key(root: Path, data_dir: Path) -> str:
+    """Fingerprint of everything the numbers depend on: data, specification, the trialreport
+    package source and the installed package versions."""
+    import trialreport
+    from trialreport.render.cache import fingerprint_paths
+    from trialreport.versioning import package_versions
+
+    files = fingerprint_paths([data_dir, root / "data_spec", Path(trialreport.__file__).parent],
+                              INPUT_PATTERN)
+    return _digest([files, package_versions()])
+
+
+def results_cache(root: Path, key: str) -> Path:
+    """Folder holding the ARD and figure files computed for inputs ``key``."""
+    return root / CACHE / "results" / key
 
 
 def _digest(obj: Any) -> str:
@@ -104,7 +122,7 @@ def write_figures(data: Any, out_dir: Path) -> list[Path]:
 def publish_report(root: Path, data_dir: Path, out_dir: Path, formats: Sequence[str],
                    engine: str = "auto", refresh: bool = False) -> dict[str, Path]:
     """Render the book and write ``ard.json`` and figure files into ``out_dir``."""
-    from trialreport.analysis.ard import build_ard
+    from trialreport.analysis.ard import ARD, build_ard
     from trialreport.data import load_trial
     from trialreport.render import render_book
 
@@ -121,11 +139,20 @@ def publish_report(root: Path, data_dir: Path, out_dir: Path, formats: Sequence[
     result = render_book(root, output_dir=out_dir, formats=list(formats), engine=engine,
                          refresh=refresh, env=env)
     outputs = dict(result.outputs)
-    data = load_trial(data_dir, root / "data_spec")
-    ard = build_ard(data)
+    cached = results_cache(root, inputs_key(root, data_dir))
+    if refresh or not (cached / "ard.json").is_file():
+        data = load_trial(data_dir, root / "data_spec")
+        staging = cached.with_name(cached.name + ".tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        build_ard(data).to_json(staging / "ard.json")
+        write_figures(data, staging / "figures")
+        shutil.rmtree(cached, ignore_errors=True)
+        staging.rename(cached)
+    ard = ARD.from_json(cached / "ard.json")
     ard.metadata["stamp"] = stamp_for_ard(stamp)
     outputs["ard"] = out_dir / "ard.json"
     ard.to_json(outputs["ard"])
-    for path in write_figures(data, out_dir / "figures"):
-        outputs[path.name] = path
+    shutil.copytree(cached / "figures", out_dir / "figures")
+    outputs.update({p.name: p for p in sorted((out_dir / "figures").iterdir())})
     return outputs

@@ -56,8 +56,7 @@ def _move_into_place(stage: Path, output: Path) -> list[Path]:
 
 def run_render(args: argparse.Namespace) -> int:
     """Validate, render into a staging folder, write ard.json and figures, then publish."""
-    from trialreport.publish import publish_report
-    from trialreport.validation import validate_folder
+    from trialreport.publish import CACHE, inputs_key, publish_report
 
     root = project_root()
     data = Path(args.data).resolve()
@@ -65,13 +64,22 @@ def run_render(args: argparse.Namespace) -> int:
         print(f"trialreport render: data folder not found: {data}", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    report = validate_folder(data, root / "data_spec")
-    if not report.ok:
-        print(report.format_table(limit=50))
-        print("trialreport render: the data break the specification; nothing was rendered.",
-              file=sys.stderr)
-        return 1
-    print(f"validated {data} ({sum(len(df) for df in report.datasets.values())} records)")
+    # Validation is repeated only when the data, the specification or the code changed.
+    marker = root / CACHE / "validated" / inputs_key(root, data)
+    if marker.is_file():
+        print(f"validated {data} (unchanged since the last clean validation)")
+    else:
+        from trialreport.validation import validate_folder
+
+        report = validate_folder(data, root / "data_spec")
+        if not report.ok:
+            print(report.format_table(limit=50))
+            print("trialreport render: the data break the specification; nothing was "
+                  "rendered.", file=sys.stderr)
+            return 1
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("ok\n", encoding="utf-8")
+        print(f"validated {data} ({sum(len(df) for df in report.datasets.values())} records)")
     output = Path(args.output).resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".render-", dir=output.parent) as tmp:

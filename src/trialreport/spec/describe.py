@@ -40,7 +40,7 @@ def dataset_markdown(ds: DatasetSpec, heading_level: int = 2) -> str:
              f"File `{ds.file}.csv` (or `.xpt`); {_cell(ds.structure).lower() or 'records'}; "
              f"key: {', '.join(ds.keys) or 'none'}.", "",
              "| Variable | Label | Type | Unit | Required | Allowed values |",
-             "|:-------|:-------------|:----|:----|:----|:----------------------|"]
+             "|:-------|:--------------|:-----|:-----|:--------|:----------------------|"]
     for v in ds.variables:
         lines.append(f"| {v.name} | {_cell(v.label)} | {v.type} | {_cell(v.unit or '')} | "
                      f"{'yes' if v.required else 'no'} | {_cell(allowed_values(v))} |")
