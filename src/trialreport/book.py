@@ -63,16 +63,32 @@ class Book:
         raise KeyError(f"no endpoint {endpoint_id!r} in the study definition")
 
     # -- outputs --------------------------------------------------------------------------
-    def table(self, name: str) -> Any:
-        """Table ``name`` of the study definition (``baseline``, ``efficacy``, ...)."""
+    def table(self, name: str, title: bool = False) -> Any:
+        """Table ``name`` of the study definition (``baseline``, ``efficacy``, ...).
+
+        In the book the chapter's caption carries the numbered title ("Table 5.1: ...
+        (Table 14.2.1)"), so by default the table's own header keeps only the population line;
+        ``title=True`` keeps the standalone ICH title ("Table 14.2.1 ...") as well.
+        """
+        from great_tables import loc, style
+
         from trialreport.tables import CsrTable, build, sae_listing_table
 
         if name == "sae_listing":
             from trialreport.analysis.safety import sae_listing
 
             gt = sae_listing_table(sae_listing(self.data), self.study, ard=self.ard)
-            return CsrTable(name, gt)
-        return CsrTable(name, build(name, self.ard, self.study))
+        else:
+            gt = build(name, self.ard, self.study)
+        if not title and gt._heading.subtitle:
+            gt = gt.tab_header(title=gt._heading.subtitle).tab_style(
+                style.text(weight="normal"), loc.title())
+        return CsrTable(name, gt)
+
+    def caption(self, name: str) -> str:
+        """The in-book caption of output ``name``: "<title> (Table 14.2.1)"."""
+        spec = self.study.output(name)
+        return f"{spec.title} ({spec.kind.capitalize()} {spec.id})"
 
     def figure(self, name: str, dpi: int = 200) -> Any:
         """Figure ``name`` (``consort``, ``km_relapse``, ``swimmer``) as a PNG image."""

@@ -7,7 +7,7 @@ to it over the Chrome DevTools Protocol (CDP). It collects
 * the table-of-contents links (``nav#TOC``): every ``href="#id"`` must name an element of the
   page, and a real mouse click on two of them must scroll the target to the top of the window;
 * whether the CONSORT diagram (``#fig-consort img``) decoded and is displayed, and whether
-  Table 14.2.1 (``#trialreport-table-14-2-1``) is displayed; both are photographed;
+  Table 14.2.1 (its captioned float ``#tbl-efficacy``) is displayed; both are photographed;
 * optionally a screenshot of the first screenful of the report.
 
 The CDP client uses the ``websockets`` package when it can be imported (great_tables pulls it in)
@@ -61,7 +61,7 @@ CHROMIUM_FLAGS = (
 VIEWPORT = (1280, 900)
 TOC_SELECTOR = "nav#TOC, #TOC"
 CONSORT_SELECTOR = "#fig-consort img"
-TABLE_ID = "trialreport-table-14-2-1"
+TABLE_ID = "tbl-efficacy"  # the captioned float holding great_tables' Table 14.2.1
 TABLE_TEXT = "Table 14.2.1"
 #: How many TOC links are clicked with the mouse.
 TOC_CLICKS = 2
@@ -395,15 +395,17 @@ def _chromium(executable: str, timeout: float) -> Iterator[tuple[str, float]]:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """End Chromium and its helper processes (its own process group, started above)."""
-    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        if process.poll() is None:
-            with suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, sig)
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(grace)
+    """End Chromium, then any helper process of its group (the group started above)."""
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(5.0)  # after Browser.close it shuts down and reaps its helpers itself
+    if process.poll() is None:
+        process.terminate()
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(5.0)
     with suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)  # helpers that outlived the browser
+        os.killpg(process.pid, signal.SIGKILL)  # whatever outlived the browser
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(5.0)
 
 
 # --- page scripts ------------------------------------------------------------------------------
@@ -414,13 +416,17 @@ _SETTLE_JS = """(async () => {
   return document.readyState;
 })()"""
 
+# The TOC's links and those that name no element; the same for cross-references elsewhere.
 _TOC_JS = """(() => {
-  const toc = document.querySelector(%s);
-  if (!toc) { return null; }
-  const hrefs = [...toc.querySelectorAll('a[href^="#"]')].map(a => a.getAttribute('href'));
   const target = h => { try { return document.getElementById(decodeURIComponent(h.slice(1))); }
                         catch (e) { return null; } };
-  return {hrefs: hrefs, broken: hrefs.filter(h => h.length < 2 || !target(h))};
+  const dead = hrefs => hrefs.filter(h => h.length < 2 || !target(h));
+  const toc = document.querySelector(%s);
+  const others = [...document.querySelectorAll('a[href^="#"]')]
+    .filter(a => !(toc && toc.contains(a))).map(a => a.getAttribute('href'));
+  if (!toc) { return {hrefs: null, broken: [], xrefs: dead(others)}; }
+  const hrefs = [...toc.querySelectorAll('a[href^="#"]')].map(a => a.getAttribute('href'));
+  return {hrefs: hrefs, broken: dead(hrefs), xrefs: dead(others)};
 })()"""
 
 # Scroll link number %d of the TOC into view and return the centre of its box.
@@ -548,7 +554,8 @@ def _console_errors(events: list[dict[str, Any]], session: str) -> list[str]:
 
 def _check_toc(page: _Page, report: BrowserReport) -> None:
     toc = page.evaluate(_TOC_JS % json.dumps(TOC_SELECTOR))
-    if toc is None:
+    report.warnings += [f"cross-reference {href} points to no element" for href in toc["xrefs"]]
+    if toc["hrefs"] is None:
         report.broken_toc_links.append("(no table of contents: nothing matches nav#TOC or #TOC)")
         return
     hrefs: list[str] = toc["hrefs"]
@@ -566,7 +573,7 @@ def _check_toc(page: _Page, report: BrowserReport) -> None:
                                                    "y": point["y"], "button": "left",
                                                    "clickCount": 1})
         state: dict[str, Any] = {}
-        settle = time.monotonic() + 3.0
+        settle = time.monotonic() + 2.0
         while time.monotonic() < settle:  # allow for `scroll-behavior: smooth`
             previous, state = state, page.evaluate(_TARGET_JS % json.dumps(href))
             arrived = unquote(state["hash"]) == unquote(href)
@@ -607,8 +614,9 @@ def check_html(path: Path, screenshot: Path | None = None, timeout: float = 60, 
                transport: str = "auto", executable: str | None = None) -> BrowserReport:
     """Load ``path`` in headless Chromium and report what a reader would run into.
 
-    With ``screenshot``, the first screenful is saved there as PNG and the CONSORT figure and
-    Table 14.2.1 next to it as ``<stem>-consort.png`` and ``<stem>-table-14-2-1.png``.
+    With ``screenshot``, the first screenful (1280x900) is saved there as PNG, and the CONSORT
+    figure and Table 14.2.1 next to it as ``<stem>-consort.png`` and ``<stem>-table-14-2-1.png``
+    whenever they have a layout box (also when hidden: the picture then shows why).
     ``timeout`` bounds the whole check (start-up included); ``transport`` is ``"auto"``,
     ``"websockets"`` or ``"stdlib"``. Raises BrowserUnavailable when Chromium is not installed
     and BrowserError when it cannot be started or does not answer in time.
@@ -665,6 +673,8 @@ def check_html(path: Path, screenshot: Path | None = None, timeout: float = 60, 
             cdp.pump(0.2)
             report.console_errors = _console_errors(cdp.events, session)
         finally:
+            with suppress(Exception):  # no answer awaited: Chromium exits, see _stop
+                conn.send(json.dumps({"id": 0, "method": "Browser.close"}))
             conn.close()
     return report
 

@@ -8,16 +8,24 @@ dataset role ``adrs``, endpoints ``RESP24``/``SUSTAIN24``, weeks as the display 
 tests show the analyses read every name from the study definition. Everything is generated
 with whole-array numpy operations: 10,000 subjects with 300,000 adverse events take well under
 a second.
+
+:func:`write_synthetic_trial` writes the same trial to disk like a real one: the datasets as
+CSV in ``data/``, their specification (:mod:`trialreport.demodata.synthetic_spec`) and the study
+definition with its numbered outputs in ``data_spec/``, ready for ``trialreport validate`` and
+``trialreport ard``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
-__all__ = ["SOC_PT", "make_synthetic_trial"]
+__all__ = ["SOC_PT", "arm_codes", "make_synthetic_trial", "study_outputs",
+           "write_synthetic_trial"]
 
 STUDYID = "SYNTH-001"
 EXCLUSION_REASONS = ("NOT MEETING INCLUSION CRITERIA", "DECLINED TO PARTICIPATE",
@@ -46,6 +54,11 @@ def _arms(k: int) -> list[dict[str, str]]:
     arms = [{"code": "Placebo", "label": "Placebo"}]
     arms += [{"code": f"Zelvimab {50 * i} mg", "label": f"{50 * i} mg"} for i in range(1, k)]
     return arms
+
+
+def arm_codes(k: int = 3) -> list[str]:
+    """Arm values in the data of a ``k``-arm trial, in display order (placebo first)."""
+    return [a["code"] for a in _arms(k)]
 
 
 def study_definition(k: int = 3) -> dict[str, Any]:
@@ -263,3 +276,110 @@ def make_synthetic_trial(n_subjects: int = 1000, n_ae: int | None = None, arms: 
     frames = {"screening": screening, "adsl": adsl, "adrs": adrs, "adtte": adtte,
               "adae": adae}
     return study_definition(arms), frames
+
+
+# -- the trial on disk ----------------------------------------------------------------------------
+
+
+def study_outputs(k: int = 3) -> dict[str, Any]:
+    """The ``outputs:`` block of the synthetic study definition (ICH E3 section 14 numbering)."""
+    dose = _arms(k)[-1]["label"]
+    return {
+        "tables": [
+            {"id": "14.1.1", "name": "baseline", "population": "ITT",
+             "title": "Demographic and baseline characteristics",
+             "footnotes": ["Continuous variables: median (Q1, Q3); categorical variables: "
+                           "n (%) of subjects with a non-missing value.",
+                           "P-values: Kruskal-Wallis test (continuous) and Pearson's "
+                           "chi-square test (categorical), for description only."]},
+            {"id": "14.2.1", "name": "efficacy", "population": "MITT",
+             "title": "Response at week 24 and sustained response by arm",
+             "footnotes": ["Subjects without an assessment are counted as non-responders.",
+                           "95% CI for each proportion: exact Clopper-Pearson. Difference "
+                           f"{dose} - Placebo with Newcombe hybrid score 95% CI; p-value: "
+                           "Fisher's exact test, two-sided."]},
+            {"id": "14.2.2", "name": "tte", "population": "MITT",
+             "title": "Time to first flare (Kaplan-Meier estimates)",
+             "footnotes": ["Time from first dose in weeks; subjects without a flare are "
+                           "censored at the end of study. P-value: log-rank test, two-sided."]},
+            {"id": "14.3.1", "name": "ae_overview", "population": "SAFETY",
+             "title": "Overview of treatment-emergent adverse events",
+             "footnotes": ["Subjects are counted once in each row; events each time they "
+                           "occur."]},
+            {"id": "14.3.2", "name": "sae_soc_pt", "population": "SAFETY",
+             "title": "Serious adverse events by system organ class and preferred term",
+             "footnotes": ["n (%) = subjects with at least one event; E = number of events."]},
+            {"id": "14.3.3", "name": "sae_listing", "population": "SAFETY",
+             "title": "Listing of serious adverse events",
+             "footnotes": ["Study day is counted from the first dose (day 1)."]},
+        ],
+        "figures": [
+            {"id": "14.1.1", "name": "consort", "title": "CONSORT 2010 flow diagram"},
+            {"id": "14.2.1", "name": "km_relapse",
+             "title": "Kaplan-Meier estimate of time to first flare, by arm"},
+        ],
+        "source_datasets": {
+            "baseline": ["ADSL"], "efficacy": ["ADSL", "ADRS"], "tte": ["ADSL", "ADTTE"],
+            "ae_overview": ["ADSL", "ADAE"], "sae_soc_pt": ["ADSL", "ADAE"],
+            "sae_listing": ["ADSL", "ADAE"],
+        },
+    }
+
+
+def _csv_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with dates as ISO 8601 text (``YYYY-MM-DD``), ready for ``to_csv``."""
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+    return out
+
+
+def write_synthetic_trial(folder: Path, n_subjects: int = 5000, n_ae: int | None = None,
+                          arms: int = 3, seed: int = 20240101) -> dict[str, Path]:
+    """Write a synthetic trial to ``folder`` as files, like a real study.
+
+    Writes ``folder/data/<dataset>.csv`` (UTF-8, LF; missing values empty), the data
+    specification ``folder/data_spec/<dataset>.yml`` and ``rules.yml`` (from
+    :mod:`trialreport.demodata.synthetic_spec`) and the study definition
+    ``folder/data_spec/study.yml`` (:func:`make_synthetic_trial`'s, plus :func:`study_outputs`).
+    The arguments are those of :func:`make_synthetic_trial`; the files are a pure function of
+    them.
+
+    Returns
+    -------
+    dict
+        ``data`` (the data folder), ``spec`` (the specification folder) and ``study`` (the
+        study definition file): the ``--data``, ``--spec`` and ``--study`` of
+        ``trialreport ard``.
+
+    Raises
+    ------
+    ValueError
+        If a dataset's columns differ from its specification (the generator and the
+        specification have drifted apart).
+    """
+    from trialreport.demodata.synthetic_spec import dataset_specs, write_specification
+
+    folder = Path(folder)
+    data_dir, spec_dir = folder / "data", folder / "data_spec"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    study, frames = make_synthetic_trial(n_subjects, n_ae, arms=arms, seed=seed)
+    specs = dataset_specs(arms)
+    for role, frame in frames.items():
+        stem = study["datasets"][role]
+        names = [v["name"] for v in specs[stem]["variables"]]
+        if list(frame.columns) != names:
+            raise ValueError(f"{stem}: columns {list(frame.columns)} differ from the "
+                             f"specification {names}")
+        _csv_text(frame).to_csv(data_dir / f"{stem}.csv", index=False, lineterminator="\n",
+                                encoding="utf-8")
+    write_specification(spec_dir, arms)
+    study = {**study, "outputs": study_outputs(arms)}
+    study_file = spec_dir / "study.yml"
+    header = (f"# Study definition of the synthetic trial {STUDYID} ({arms} arms, "
+              f"{n_subjects} subjects, seed {seed}); not a real study.\n")
+    study_file.write_text(header + yaml.safe_dump(study, sort_keys=False, allow_unicode=True,
+                                                  width=100),
+                          encoding="utf-8", newline="\n")
+    return {"data": data_dir, "spec": spec_dir, "study": study_file}
