@@ -94,6 +94,10 @@ def test_html(book):
     assert "gt_table" in html  # great_tables' own HTML is kept
     assert 'id="TOC"' in html and 'href="#sec-demog"' in html
     assert "A total of 12 subjects were randomised" in html
+    # inline values are data: escaped in HTML, shown literally in every format
+    flat = re.sub(r"\s+", " ", html).replace("’", "'")
+    assert "&lt;b&gt;St Mary's&lt;/b&gt; &amp; Co" in flat
+    assert "<b>St Mary" not in flat
     assert "Odds ratio <strong>4.1</strong>" in html  # output: asis
     assert "Total responders: <strong>5</strong>" in html  # IPython Markdown
     assert '<span class="header-section-number">1</span>' in html
@@ -106,6 +110,8 @@ def test_docx(book):
 
     doc = docx.Document(str(book[1].outputs["docx"]))
     assert len(doc.tables) >= 4
+    paragraphs = " ".join(p.text for p in doc.paragraphs).replace("’", "'")
+    assert "randomised at <b>St Mary's</b> & Co" in paragraphs  # shown literally
     first = doc.tables[0]
     header_text = " ".join(c.text for row in first.rows[:2] for c in row.cells)
     assert "Parameter" in header_text and "Treatment arm" in header_text

@@ -37,8 +37,9 @@ def _trialreport_inline(value):
     if hasattr(value, "_repr_markdown_"):
         text = value._repr_markdown_()
         text = text[0] if isinstance(text, tuple) else text
-    else:
-        text = str(value)
+    else:  # a plain value is data: escape it so it cannot become markup
+        import html
+        text = html.escape(str(value), quote=False)
     display({{{INLINE_MIME!r}: text}}, raw=True)
 def _trialreport_figsize(size):
     import matplotlib
