@@ -125,3 +125,25 @@ def test_ard_json_written_with_the_report(outputs) -> None:
     ard = json.loads(outputs["ard"].read_text())
     assert ard["metadata"]["stamp"]["version"] == report_stem(ROOT).rsplit("-v", 1)[1]
     assert len(ard["results"]) > 100
+
+
+def test_two_renders_give_the_same_results_and_tables(outputs, tmp_path) -> None:
+    """Re-executing everything (--refresh) reproduces ard.json (apart from the render time)
+    and the HTML of every table byte for byte."""
+    from trialreport.cli import main
+    from trialreport.versioning import drop_render_timestamp
+
+    again = tmp_path / "again"
+    assert main(["render", "--engine", "builtin", "--refresh", "--format", "html",
+                 "--output", str(again)]) == 0
+    first = json.loads(outputs["ard"].read_text())
+    second = json.loads((again / "ard.json").read_text())
+    assert drop_render_timestamp(first) == drop_render_timestamp(second)
+
+    def tables(path: Path) -> list[str]:
+        html = path.read_text(encoding="utf-8")
+        return re.findall(r'<div id="trialreport-table-[^"]+".*?</table>', html, flags=re.S)
+
+    first_tables = tables(outputs["html"])
+    assert len(first_tables) == 6
+    assert first_tables == tables(again / outputs["html"].name)
