@@ -140,6 +140,10 @@ def test_inconsistent_derived_flag(data_copy, tmp_path, capsys) -> None:
     code, _, report = run(data_copy, tmp_path, capsys)
     assert code == 1
     assert violation(report, rule="ADSL-04", row=4)["subject"] == "ALEVIATE-003"
+    # each broken rule names the rule's own columns once, not every column of the record
+    found = {(v["rule"], v["variable"]) for v in report["violations"] if v["row"] == 4}
+    assert found == {("ADSL-04", "SAFFL"), ("ADSL-04", "TRTSDT"), ("ADSL-06", "NCOURSE"),
+                     ("ADSL-06", "SAFFL"), ("ADSL-07", "TRT01A"), ("ADSL-07", "SAFFL")}
 
 
 def test_empty_file(data_copy, tmp_path, capsys) -> None:

@@ -158,6 +158,9 @@ def failures_to_violations(cases: pd.DataFrame, spec: DatasetSpec, path: Path,
             subject = subjects.loc[int(index)]
         if rule in {"missing-column", "extra-column"}:
             variables: tuple[str | None, ...] = (str(case.failure_case),)
+        elif case.schema_context == "DataFrameSchema" and rule in typed_rules:
+            # a row rule: pandera reports every column of the failing record; name the rule's
+            variables = typed_rules[rule] or (None,)
         elif case.column is not None and not pd.isna(case.column):
             variables = (str(case.column),)
         else:
