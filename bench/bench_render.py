@@ -14,23 +14,17 @@ no-change and prose-edit re-renders at most a tenth of the cold render.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from trialreport.paths import copy_project
+
 ROOT = Path(__file__).resolve().parents[1]
-SKIP = {".git", ".cache", ".venv", "report", "build", "__pycache__", ".pytest_cache",
-        ".ruff_cache", "_variables.yml"}
 COLD_TARGET = 60.0
 RATIO_TARGET = 0.10
-
-
-def _copy_project(target: Path) -> Path:
-    shutil.copytree(ROOT, target, ignore=lambda _d, names: [n for n in names if n in SKIP])
-    return target
 
 
 def _render(project: Path, *extra: str) -> float:
@@ -44,7 +38,7 @@ def _render(project: Path, *extra: str) -> float:
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="trialreport-bench-") as tmp:
-        project = _copy_project(Path(tmp) / "project")
+        project = copy_project(ROOT, Path(tmp) / "project")
         cold = _render(project)
         unchanged = _render(project)
         chapter = project / "chapters" / "04-baseline.qmd"

@@ -3,7 +3,6 @@ message and leaves the last good report untouched; usage errors exit 2."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -11,9 +10,7 @@ import pytest
 
 from conftest import ROOT
 from trialreport.cli import main
-
-SKIP = {".git", ".cache", ".venv", "report", "build", "__pycache__", ".pytest_cache",
-        ".ruff_cache", "_variables.yml"}
+from trialreport.paths import copy_project
 
 
 def last_good_report(folder: Path) -> dict[str, bytes]:
@@ -44,7 +41,7 @@ def test_bad_data_stops_the_render_and_names_the_cell(data_copy, tmp_path, capsy
 def test_failing_cell_reports_chapter_label_line_and_keeps_last_report(tmp_path, capsys,
                                                                       monkeypatch) -> None:
     project = tmp_path / "project"
-    shutil.copytree(ROOT, project, ignore=lambda _d, names: [n for n in names if n in SKIP])
+    copy_project(ROOT, project)
     chapter = project / "chapters" / "04-baseline.qmd"
     text = chapter.read_text(encoding="utf-8")
     chapter.write_text(text.replace('b.table("baseline")', 'b.table("no-such-table")'),

@@ -19,17 +19,16 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from trialreport.paths import copy_project
 
 NESTED = "TRIALREPORT_SUPPLEMENT_CHECK"
-SKIP = {".git", ".cache", ".venv", "report", "build", "__pycache__", ".pytest_cache",
-        ".ruff_cache", "_variables.yml"}
 
 
 @pytest.mark.skipif(os.environ.get(NESTED) == "1", reason="already inside a supplement check")
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_supplement_reproduces_with_the_two_readme_commands(tmp_path: Path) -> None:
     project = tmp_path / "project"
-    shutil.copytree(ROOT, project, ignore=lambda _d, names: [n for n in names if n in SKIP])
+    copy_project(ROOT, project)
     env = {**os.environ, "TRIALREPORT_PROJECT": str(project), NESTED: "1",
            "TRIALREPORT_ENGINE": "builtin"}
     env.pop("VIRTUAL_ENV", None)

@@ -34,3 +34,18 @@ def study_file(root: Path | None = None) -> Path:
     """The study definition: ``TRIALREPORT_STUDY`` or ``<project>/data_spec/study.yml``."""
     env = os.environ.get("TRIALREPORT_STUDY")
     return Path(env).resolve() if env else spec_dir(root) / "study.yml"
+
+
+#: What a working copy of the project leaves out: version control, caches, environments, output.
+NOT_PROJECT_FILES = frozenset({".git", ".cache", ".venv", "report", "build", "__pycache__",
+                               ".pytest_cache", ".ruff_cache", "_variables.yml"})
+
+
+def copy_project(root: Path, target: Path) -> Path:
+    """Copy the project's own files from ``root`` to ``target`` (no git, caches or outputs);
+    used to render or benchmark in isolation."""
+    import shutil
+
+    shutil.copytree(root, target,
+                    ignore=lambda _dir, names: [n for n in names if n in NOT_PROJECT_FILES])
+    return target
