@@ -25,9 +25,10 @@ from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
-from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
+
+from trialreport.render.ooxml import border, el
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "src" / "trialreport" / "resources" / "render" / "reference.docx"
@@ -35,39 +36,23 @@ FONT = "Arial"
 PLACEHOLDER = "[running-header]"
 
 
-def _el(tag: str, **attrs: str) -> OxmlElement:
-    el = OxmlElement(tag)
-    for key, value in attrs.items():
-        el.set(qn(key), value)
-    return el
-
-
 def _set_child(parent, tag: str, **attrs: str):
     """Replace (or create) the single child ``tag`` of ``parent`` with the given attributes."""
     for old in parent.findall(qn(tag)):
         parent.remove(old)
-    el = _el(tag, **attrs)
-    parent.append(el)
-    return el
+    child = el(tag, **attrs)
+    parent.append(child)
+    return child
 
 
 def _border_xml(parent, tag: str, sides: dict[str, str | None]) -> None:
     for old in parent.findall(qn(tag)):
         parent.remove(old)
-    borders = _el(tag)
+    borders = el(tag)
     for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
         if side not in sides:
             continue
-        size = sides[side]
-        if size is None:
-            borders.append(_el(f"w:{side}", **{"w:val": "nil"}))
-        else:
-            borders.append(
-                _el(
-                    f"w:{side}",
-                    **{"w:val": "single", "w:sz": size, "w:space": "0", "w:color": "000000"},
-                )
-            )
+        borders.append(border(side, sides[side]))
     parent.append(borders)
 
 
@@ -76,7 +61,7 @@ def _font(style, size: float | None = None, bold: bool | None = None, italic: bo
     rpr = style.element.get_or_add_rPr()
     fonts = rpr.find(qn("w:rFonts"))
     if fonts is None:
-        fonts = _el("w:rFonts")
+        fonts = el("w:rFonts")
         rpr.insert(0, fonts)
     for attr in list(fonts.attrib):
         del fonts.attrib[attr]
@@ -118,17 +103,17 @@ def _by_name(doc, name: str):
 
 def _field(paragraph, instr: str, placeholder: str = "1") -> None:
     run = paragraph.add_run()
-    run._r.append(_el("w:fldChar", **{"w:fldCharType": "begin"}))
+    run._r.append(el("w:fldChar", **{"w:fldCharType": "begin"}))
     run = paragraph.add_run()
-    text = _el("w:instrText")
+    text = el("w:instrText")
     text.set(qn("xml:space"), "preserve")
     text.text = f" {instr} "
     run._r.append(text)
     run = paragraph.add_run()
-    run._r.append(_el("w:fldChar", **{"w:fldCharType": "separate"}))
+    run._r.append(el("w:fldChar", **{"w:fldCharType": "separate"}))
     paragraph.add_run(placeholder)
     run = paragraph.add_run()
-    run._r.append(_el("w:fldChar", **{"w:fldCharType": "end"}))
+    run._r.append(el("w:fldChar", **{"w:fldCharType": "end"}))
 
 
 def _doc_defaults(doc) -> None:
@@ -139,7 +124,7 @@ def _doc_defaults(doc) -> None:
     for tag in ("w:sz", "w:szCs"):
         for old in rpr.findall(qn(tag)):
             rpr.remove(old)
-        rpr.append(_el(tag, **{"w:val": "20"}))
+        rpr.append(el(tag, **{"w:val": "20"}))
     ppr = styles.find(qn("w:docDefaults")).find(qn("w:pPrDefault")).find(qn("w:pPr"))
     _set_child(ppr, "w:spacing", **{"w:after": "120", "w:line": "252", "w:lineRule": "auto"})
 
@@ -157,7 +142,7 @@ def _table_style(doc) -> None:
         mar.find(qn(f"w:{side}")).set(qn("w:w"), width)
     rpr = style.find(qn("w:rPr"))
     if rpr is None:
-        rpr = _el("w:rPr")
+        rpr = el("w:rPr")
         style.insert(list(style).index(tblpr), rpr)
     for tag in ("w:sz", "w:szCs"):
         _set_child(rpr, tag, **{"w:val": "18"})
@@ -167,7 +152,7 @@ def _table_style(doc) -> None:
     tcpr.insert(0, tcpr.findall(qn("w:tcBorders"))[-1])
     frpr = first.find(qn("w:rPr"))
     if frpr is None:
-        frpr = _el("w:rPr")
+        frpr = el("w:rPr")
         first.insert(list(first).index(tcpr), frpr)
     _set_child(frpr, "w:b")
 
@@ -179,23 +164,23 @@ def _toc_styles(doc) -> None:
         for old in styles.findall(qn("w:style")):
             if old.get(qn("w:styleId")) == f"TOC{level}":
                 styles.remove(old)
-        style = _el("w:style", **{"w:type": "paragraph", "w:styleId": f"TOC{level}"})
-        style.append(_el("w:name", **{"w:val": f"toc {level}"}))
-        style.append(_el("w:basedOn", **{"w:val": "Normal"}))
-        style.append(_el("w:next", **{"w:val": "Normal"}))
-        style.append(_el("w:uiPriority", **{"w:val": "39"}))
-        style.append(_el("w:unhideWhenUsed"))
-        ppr = _el("w:pPr")
-        tabs = _el("w:tabs")
-        tabs.append(_el("w:tab", **{"w:val": "right", "w:leader": "dot", "w:pos": "9400"}))
+        style = el("w:style", **{"w:type": "paragraph", "w:styleId": f"TOC{level}"})
+        style.append(el("w:name", **{"w:val": f"toc {level}"}))
+        style.append(el("w:basedOn", **{"w:val": "Normal"}))
+        style.append(el("w:next", **{"w:val": "Normal"}))
+        style.append(el("w:uiPriority", **{"w:val": "39"}))
+        style.append(el("w:unhideWhenUsed"))
+        ppr = el("w:pPr")
+        tabs = el("w:tabs")
+        tabs.append(el("w:tab", **{"w:val": "right", "w:leader": "dot", "w:pos": "9400"}))
         ppr.append(tabs)
         before = "120" if level == 1 else "20"
-        ppr.append(_el("w:spacing", **{"w:before": before, "w:after": "20"}))
-        ppr.append(_el("w:ind", **{"w:left": str(220 * (level - 1))}))
+        ppr.append(el("w:spacing", **{"w:before": before, "w:after": "20"}))
+        ppr.append(el("w:ind", **{"w:left": str(220 * (level - 1))}))
         style.append(ppr)
-        rpr = _el("w:rPr")
+        rpr = el("w:rPr")
         if level == 1:
-            rpr.append(_el("w:b"))
+            rpr.append(el("w:b"))
         style.append(rpr)
         styles.append(style)
 

@@ -9,23 +9,18 @@ from docx import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
+from trialreport.render.ooxml import border, el
+
 PLACEHOLDER = "[running-header]"
 #: Tables with at most this many rows are kept on one page.
 SMALL_TABLE_ROWS = 25
 _TEXT_STYLES = {None, "Compact", "BodyText", "FirstParagraph", "Normal"}
 
 
-def _el(tag: str, **attrs: str) -> OxmlElement:
-    el = OxmlElement(tag)
-    for key, value in attrs.items():
-        el.set(qn(key), value)
-    return el
-
-
 def _get_or_add(parent, tag: str, first: bool = False):
     child = parent.find(qn(tag))
     if child is None:
-        child = _el(tag)
+        child = el(tag)
         if first:
             parent.insert(0, child)
         else:
@@ -71,7 +66,7 @@ def _style_cells(tbl) -> None:
         ppr = _get_or_add(p, "w:pPr", first=True)
         style = ppr.find(qn("w:pStyle"))
         if style is None:
-            style = _el("w:pStyle")
+            style = el("w:pStyle")
             ppr.insert(0, style)
         if style.get(qn("w:val")) in _TEXT_STYLES:
             style.set(qn("w:val"), "TableText")
@@ -81,21 +76,13 @@ def _border(tc, side: str, size: str | None) -> None:
     tcpr = _get_or_add(tc, "w:tcPr", first=True)
     borders = tcpr.find(qn("w:tcBorders"))
     if borders is None:
-        borders = _el("w:tcBorders")
+        borders = el("w:tcBorders")
         # tcBorders follows tcW/gridSpan/vMerge in the schema order
         anchor = [c for c in tcpr if c.tag in (qn("w:tcW"), qn("w:gridSpan"), qn("w:vMerge"))]
         tcpr.insert(tcpr.index(anchor[-1]) + 1 if anchor else 0, borders)
     for old in borders.findall(qn(f"w:{side}")):
         borders.remove(old)
-    if size is None:
-        borders.append(_el(f"w:{side}", **{"w:val": "nil"}))
-    else:
-        borders.append(
-            _el(
-                f"w:{side}",
-                **{"w:val": "single", "w:sz": size, "w:space": "0", "w:color": "000000"},
-            )
-        )
+    borders.append(border(side, size))
 
 
 def _rows(tbl) -> list:
@@ -128,21 +115,21 @@ def _format_table(tbl) -> None:
     for tr in rows:
         trpr = _get_or_add(tr, "w:trPr", first=True)
         if trpr.find(qn("w:cantSplit")) is None:
-            trpr.insert(0, _el("w:cantSplit"))
+            trpr.insert(0, el("w:cantSplit"))
     if len(rows) <= SMALL_TABLE_ROWS:
         for tr in rows[:-1]:
             for p in tr.iter(qn("w:p")):
                 ppr = _get_or_add(p, "w:pPr", first=True)
                 if ppr.find(qn("w:keepNext")) is None:
                     style = ppr.find(qn("w:pStyle"))
-                    ppr.insert(1 if style is not None else 0, _el("w:keepNext"))
+                    ppr.insert(1 if style is not None else 0, el("w:keepNext"))
     else:
         for tr in header:  # long tables: at least keep the header with the first row
             for p in tr.iter(qn("w:p")):
                 ppr = _get_or_add(p, "w:pPr", first=True)
                 if ppr.find(qn("w:keepNext")) is None:
                     style = ppr.find(qn("w:pStyle"))
-                    ppr.insert(1 if style is not None else 0, _el("w:keepNext"))
+                    ppr.insert(1 if style is not None else 0, el("w:keepNext"))
 
 
 def _space_after_table(tbl) -> None:
@@ -158,7 +145,7 @@ def _space_after_table(tbl) -> None:
         return
     spacing = ppr.find(qn("w:spacing"))
     if spacing is None:
-        spacing = _el("w:spacing")
+        spacing = el("w:spacing")
         # schema order: pStyle, keepNext, keepLines, ..., spacing comes before ind/jc/rPr
         later = [c for c in ppr if c.tag in (qn("w:ind"), qn("w:jc"), qn("w:rPr"))]
         if later:
@@ -169,17 +156,17 @@ def _space_after_table(tbl) -> None:
 
 
 def _run(*children) -> OxmlElement:
-    run = _el("w:r")
+    run = el("w:r")
     for child in children:
         run.append(child)
     return run
 
 
 def _text(value: str) -> OxmlElement:
-    el = _el("w:t")
-    el.set(qn("xml:space"), "preserve")
-    el.text = value
-    return el
+    text = el("w:t")
+    text.set(qn("xml:space"), "preserve")
+    text.text = value
+    return text
 
 
 def _heading_entries(body, depth: int) -> list[tuple[int, str, str]]:
@@ -226,26 +213,26 @@ def _fill_toc(doc, depth: int) -> None:
     run.remove(end[0])
     anchor_para = para
     for level, text, bookmark in _heading_entries(body, depth):
-        p = _el("w:p")
-        ppr = _el("w:pPr")
-        ppr.append(_el("w:pStyle", **{"w:val": f"TOC{min(level, 3)}"}))
+        p = el("w:p")
+        ppr = el("w:pPr")
+        ppr.append(el("w:pStyle", **{"w:val": f"TOC{min(level, 3)}"}))
         p.append(ppr)
-        link = _el("w:hyperlink", **{"w:anchor": bookmark, "w:history": "1"})
+        link = el("w:hyperlink", **{"w:anchor": bookmark, "w:history": "1"})
         link.append(_run(_text(text)))
-        link.append(_run(_el("w:tab")))
-        link.append(_run(_el("w:fldChar", **{"w:fldCharType": "begin"})))
-        field = _el("w:instrText")
+        link.append(_run(el("w:tab")))
+        link.append(_run(el("w:fldChar", **{"w:fldCharType": "begin"})))
+        field = el("w:instrText")
         field.set(qn("xml:space"), "preserve")
         field.text = f" PAGEREF {bookmark} \\h "
         link.append(_run(field))
-        link.append(_run(_el("w:fldChar", **{"w:fldCharType": "separate"})))
+        link.append(_run(el("w:fldChar", **{"w:fldCharType": "separate"})))
         link.append(_run(_text("")))
-        link.append(_run(_el("w:fldChar", **{"w:fldCharType": "end"})))
+        link.append(_run(el("w:fldChar", **{"w:fldCharType": "end"})))
         p.append(link)
         anchor_para.addnext(p)
         anchor_para = p
-    closing = _el("w:p")
-    closing.append(_run(_el("w:fldChar", **{"w:fldCharType": "end"})))
+    closing = el("w:p")
+    closing.append(_run(el("w:fldChar", **{"w:fldCharType": "end"})))
     anchor_para.addnext(closing)
 
 
