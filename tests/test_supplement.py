@@ -10,7 +10,6 @@ the project's own ``src/`` and analyses and are skipped until ``trialreport ard`
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
 import shutil
@@ -71,26 +70,6 @@ def main(argv=None):
 
 raise SystemExit(main())
 '''
-
-
-def _analysis_missing() -> str | None:
-    """Why the real analyses cannot run yet (a trialreport module not written yet), or None."""
-    import pkgutil
-
-    try:
-        import trialreport.analysis as analysis
-    except ModuleNotFoundError as exc:
-        return f"{exc.name} is not there yet"
-    names = ["trialreport.analysis.cli", "trialreport.analysis.ard"]
-    names += [f"trialreport.analysis.{m.name}" for m in pkgutil.iter_modules(analysis.__path__)]
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("trialreport"):
-                return f"{exc.name} (needed by {name}) is not there yet"
-            raise
-    return None
 
 
 def _copy_or_write(name: str, project: Path, placeholder: str) -> None:
@@ -498,13 +477,6 @@ def test_compare_results_tolerance_and_nan() -> None:
 # with the project's real code and analyses
 # --------------------------------------------------------------------------------------
 
-_MISSING = _analysis_missing()
-needs_analysis = pytest.mark.skipif(
-    _MISSING is not None,
-    reason=f"the real analyses (build_ard_from_paths, `trialreport ard`) cannot run: {_MISSING}")
-
-
-@needs_analysis
 def test_verify_reproduces_real_analyses(tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     project = make_project(tmp_path, real_code=True)
@@ -515,7 +487,6 @@ def test_verify_reproduces_real_analyses(tmp_path: Path,
     assert f"reproduced {n} of {n} results" in out
 
 
-@needs_analysis
 def test_ard_json_is_deterministic_apart_from_the_timestamp(tmp_path: Path) -> None:
     from trialreport.analysis.ard import build_ard_from_paths
 

@@ -33,9 +33,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_make_data(args: argparse.Namespace) -> int:
-    from trialreport.demodata import write_demo_data
+    from trialreport.demodata import SEED, write_demo_data
 
-    for path in write_demo_data(Path(args.out), seed=args.seed):
+    seed = SEED if args.seed is None else args.seed
+    for path in write_demo_data(Path(args.out), seed=seed):
         print(f"wrote {path}")
     return 0
 
@@ -54,9 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("make-data", help="regenerate the synthetic ALEVIATE demonstration data")
     p.add_argument("--out", default=str(root / "data"))
-    from trialreport.demodata import SEED
-
-    p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--seed", type=int, default=None,
+                   help="generator seed (default: the one that built the shipped data)")
     p.set_defaults(func=_cmd_make_data)
 
     for register in _extra_commands():
@@ -67,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _extra_commands() -> list:
     """Sub-commands registered by other modules (analysis, render, bundle)."""
     registrars = []
-    for module in ("trialreport.analysis.cli", "trialreport.render_command",
-                   "trialreport.supplement.cli"):
+    for module in ("trialreport.commands.ard", "trialreport.commands.render",
+                   "trialreport.commands.supplement"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from trialreport.ardjson import dumps
 from trialreport.versioning import (
     TIMESTAMP_KEY,
     drop_render_timestamp,
@@ -120,10 +121,12 @@ def write_figures(data: Any, out_dir: Path) -> list[Path]:
 
 
 def publish_report(root: Path, data_dir: Path, out_dir: Path, formats: Sequence[str],
-                   engine: str = "auto", refresh: bool = False) -> dict[str, Path]:
-    """Render the book and write ``ard.json`` and figure files into ``out_dir``."""
-    from trialreport.analysis.ard import ARD, build_ard
-    from trialreport.data import load_trial
+                   engine: str = "auto", refresh: bool = False,
+                   key: str | None = None) -> dict[str, Path]:
+    """Render the book and write ``ard.json`` and figure files into ``out_dir``.
+
+    ``key`` is :func:`inputs_key` when the caller already computed it.
+    """
     from trialreport.render import render_book
 
     engine = _resolved_engine(engine)
@@ -139,8 +142,11 @@ def publish_report(root: Path, data_dir: Path, out_dir: Path, formats: Sequence[
     result = render_book(root, output_dir=out_dir, formats=list(formats), engine=engine,
                          refresh=refresh, env=env)
     outputs = dict(result.outputs)
-    cached = results_cache(root, inputs_key(root, data_dir))
+    cached = results_cache(root, key or inputs_key(root, data_dir))
     if refresh or not (cached / "ard.json").is_file():
+        from trialreport.analysis.ard import build_ard
+        from trialreport.data import load_trial
+
         data = load_trial(data_dir, root / "data_spec")
         staging = cached.with_name(cached.name + ".tmp")
         shutil.rmtree(staging, ignore_errors=True)
@@ -149,10 +155,10 @@ def publish_report(root: Path, data_dir: Path, out_dir: Path, formats: Sequence[
         write_figures(data, staging / "figures")
         shutil.rmtree(cached, ignore_errors=True)
         staging.rename(cached)
-    ard = ARD.from_json(cached / "ard.json")
-    ard.metadata["stamp"] = stamp_for_ard(stamp)
+    ard = json.loads((cached / "ard.json").read_text(encoding="utf-8"))
+    ard["metadata"]["stamp"] = stamp_for_ard(stamp)
     outputs["ard"] = out_dir / "ard.json"
-    ard.to_json(outputs["ard"])
+    outputs["ard"].write_text(dumps(ard), encoding="utf-8", newline="\n")
     shutil.copytree(cached / "figures", out_dir / "figures")
     outputs.update({p.name: p for p in sorted((out_dir / "figures").iterdir())})
     return outputs

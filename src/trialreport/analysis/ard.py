@@ -274,12 +274,9 @@ class ARD:
 
         Floats are written with ``repr`` (shortest exact round trip), NaN as ``null``.
         """
-        obj = self.to_dict()
-        meta = json.dumps(obj["metadata"], ensure_ascii=False, indent=1, allow_nan=False)
-        records = ",\n".join("  " + json.dumps(r, ensure_ascii=False, allow_nan=False)
-                             for r in obj["results"])
-        text = ('{\n "metadata": ' + meta.replace("\n", "\n ") + ',\n "results": [\n'
-                + records + ("\n" if records else "") + " ]\n}\n")
+        from trialreport.ardjson import dumps
+
+        text = dumps(self.to_dict())
         if path is not None:
             Path(path).write_text(text, encoding="utf-8", newline="\n")
         return text

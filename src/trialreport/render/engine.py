@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import pandoc as pandoc_mod
@@ -226,25 +227,29 @@ def _convert(
         progress("outputs  cached  (inputs unchanged)")
         return outputs, warnings
     start = time.perf_counter()
-    try:
-        job_warnings = pandoc_mod.run_jobs(jobs, build)
-    except pandoc_mod.PandocError as exc:
-        raise RenderError(str(exc)) from exc
-    for job in jobs:
+
+    def finish(job: pandoc_mod.PandocJob) -> tuple[Path, list[str]]:
+        """pandoc, then this format's own last step; formats run side by side."""
         final = out / f"{stem}{FINAL_SUFFIX[job.fmt]}"
-        fmt_warnings = list(job_warnings)
+        fmt_warnings = pandoc_mod.run_job(job, build)
         if job.fmt == "pdf":
-            try:
-                fmt_warnings += compile_pdf(job.output, final, build)
-            except TypstCompileError as exc:
-                raise RenderError(str(exc)) from exc
+            fmt_warnings += compile_pdf(job.output, final, build)
         else:
             if job.fmt == "docx":
                 postprocess_docx(job.output, project.running_header, project.toc_depth)
             shutil.copy2(job.output, final)
-        cache.store_output(job.fmt, keys[job.fmt], final, fmt_warnings)
-        outputs[job.fmt] = final
-        warnings += [w for w in fmt_warnings if w not in warnings]
+        return final, fmt_warnings
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        futures = [(job, pool.submit(finish, job)) for job in jobs]
+        for job, future in futures:
+            try:
+                final, fmt_warnings = future.result()
+            except (pandoc_mod.PandocError, TypstCompileError) as exc:
+                raise RenderError(str(exc)) from exc
+            cache.store_output(job.fmt, keys[job.fmt], final, fmt_warnings)
+            outputs[job.fmt] = final
+            warnings += [w for w in fmt_warnings if w not in warnings]
     names = " ".join(j.fmt for j in jobs)
     progress(f"outputs  {names}  {time.perf_counter() - start:.1f} s")
     return outputs, warnings

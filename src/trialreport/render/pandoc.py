@@ -93,27 +93,10 @@ def build_job(
     return PandocJob(fmt, source, output, args)
 
 
-def run_jobs(jobs: Sequence[PandocJob], cwd: Path) -> list[str]:
-    """Run the jobs concurrently; return pandoc's warning lines (deduplicated)."""
-    procs = [
-        (
-            job,
-            subprocess.Popen(
-                job.args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            ),
-        )
-        for job in jobs
-    ]
-    warnings: list[str] = []
-    errors: list[str] = []
-    for job, proc in procs:
-        _out, err = proc.communicate()
-        for line in err.splitlines():
-            line = line.rstrip()
-            if line and line not in warnings:
-                warnings.append(line)
-        if proc.returncode != 0:
-            errors.append(f"pandoc ({job.fmt}) failed with exit code {proc.returncode}:\n{err}")
-    if errors:
-        raise PandocError("\n".join(errors))
-    return warnings
+def run_job(job: PandocJob, cwd: Path) -> list[str]:
+    """Run one pandoc job; return its warning lines. Raises PandocError when pandoc fails."""
+    proc = subprocess.run(job.args, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise PandocError(f"pandoc ({job.fmt}) failed with exit code {proc.returncode}:\n"
+                          f"{proc.stderr}")
+    return [line.rstrip() for line in proc.stderr.splitlines() if line.strip()]

@@ -1,15 +1,25 @@
-"""The self-verifying journal supplement: ``trialreport bundle`` and ``trialreport verify``."""
+"""The self-verifying journal supplement: ``trialreport bundle`` and ``trialreport verify``.
 
-from trialreport.supplement.bundle import BundleError, BundleResult, build_supplement
-from trialreport.supplement.manifest import ManifestEntry, check_tree, parse_manifest
-from trialreport.supplement.safe_unpack import Limits, UnsafeArchiveError, safe_extract
-from trialreport.supplement.verify import (
-    VerifyReport,
-    VerifyUsageError,
-    compare_results,
-    verify_supplement,
-)
+The public names are loaded on first use, so the command line can read the unpack limits
+without importing the bundling and verification machinery.
+"""
 
-__all__ = ["BundleError", "BundleResult", "Limits", "ManifestEntry", "UnsafeArchiveError",
-           "VerifyReport", "VerifyUsageError", "build_supplement", "check_tree",
-           "compare_results", "parse_manifest", "safe_extract", "verify_supplement"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "BundleError": "bundle", "BundleResult": "bundle", "build_supplement": "bundle",
+    "ManifestEntry": "manifest", "check_tree": "manifest", "parse_manifest": "manifest",
+    "Limits": "safe_unpack", "UnsafeArchiveError": "safe_unpack", "safe_extract": "safe_unpack",
+    "VerifyReport": "verify", "VerifyUsageError": "verify", "compare_results": "verify",
+    "verify_supplement": "verify",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

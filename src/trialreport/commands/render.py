@@ -65,7 +65,8 @@ def run_render(args: argparse.Namespace) -> int:
         return 2
     started = time.perf_counter()
     # Validation is repeated only when the data, the specification or the code changed.
-    marker = root / CACHE / "validated" / inputs_key(root, data)
+    key = inputs_key(root, data)
+    marker = root / CACHE / "validated" / key
     if marker.is_file():
         print(f"validated {data} (unchanged since the last clean validation)")
     else:
@@ -87,7 +88,7 @@ def run_render(args: argparse.Namespace) -> int:
         stage.mkdir()
         try:
             publish_report(root, data, stage, formats=args.format, engine=args.engine,
-                           refresh=args.refresh)
+                           refresh=args.refresh, key=key)
         except Exception as exc:  # report any failure; nothing is moved into place
             from trialreport.render import RenderError
 
