@@ -95,6 +95,8 @@ def test_title_page_states_synthetic_data_and_version(fmt: str, request, outputs
     assert stamp["git"]["describe"] in text
     for digest in stamp["data"].values():
         assert digest[:12] in text
+    for package, version in stamp["packages"].items():
+        assert f"{package} {version}" in text
 
 
 def test_consort_figure_embedded_in_all_three(outputs) -> None:

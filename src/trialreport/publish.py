@@ -79,8 +79,11 @@ def write_variables(root: Path, stamp: dict[str, Any]) -> Path:
     when = str(stamp.get(TIMESTAMP_KEY, "")).replace("T", " ").replace("Z", " UTC")
     data_short = " · ".join(f"{Path(name).stem} {digest[:12]}"
                             for name, digest in (stamp.get("data") or {}).items())
+    software = " · ".join(f"{name} {version}"
+                          for name, version in (stamp.get("packages") or {}).items())
     variables = {"stamp": {
         "data": data_short,
+        "software": software,
         "version": str(stamp.get("version", "")),
         "rendered": when,
         "date": when[:10],
