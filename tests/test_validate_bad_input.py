@@ -80,7 +80,7 @@ def test_wrong_type(data_copy, tmp_path, capsys) -> None:
     assert v["row"] == 5 and v["value"] == "forty" and v["subject"] == "ALEVIATE-004"
     assert v["file"].endswith("adsl.csv")
     assert len([x for x in report["violations"] if x["row"] == 5]) == 1  # reported once
-    assert "forty" in text
+    assert "forty" in text and v["message"] == "is not an integer"
 
 
 def test_value_outside_codelist(data_copy, tmp_path, capsys) -> None:

@@ -22,6 +22,8 @@ from trialreport.validation.violations import Violation
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 PANDERA_DTYPES = {"integer": "Int64", "number": "Float64", "date": "datetime64[ns]"}
 SEP = "\x1f"  # separates rule id and message inside a pandera check's error text
+TYPE_MESSAGES = {"integer": "is not an integer", "number": "is not a number",
+                 "date": "is not a date in ISO 8601 form YYYY-MM-DD", "string": "is not text"}
 
 
 def _err(rule: str, message: str) -> str:
@@ -170,6 +172,8 @@ def failures_to_violations(cases: pd.DataFrame, spec: DatasetSpec, path: Path,
             if index is not None and variable is not None and variable in text:
                 raw = text.at[int(index), variable]
                 value = None if raw is None else str(raw)
+            if rule == "type" and variable in spec.names:
+                message = TYPE_MESSAGES[spec.variable(variable).type]
             if rule == "unique-key":
                 keys = ", ".join(f"{k}={text.at[int(index), k]}" for k in spec.keys
                                  if k in text)
