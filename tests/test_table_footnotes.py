@@ -7,10 +7,9 @@ import re
 
 import pytest
 
+from conftest import SPEC
 from trialreport.book import book
 from trialreport.spec import load_specification
-
-from conftest import SPEC
 
 TABLES = ["baseline", "efficacy", "time_to_relapse", "ae_overview", "sae_soc_pt", "sae_listing"]
 # N (big N), P (P-value) and U (Mann-Whitney U) are notation, not abbreviations.

@@ -1,8 +1,8 @@
 """CONSORT 2010 flow diagram drawn with matplotlib only (no browser, no graphviz).
 
 Input: :class:`ConsortCounts` (plain counts with reasons). :func:`as_consort_counts` also accepts
-the ``consort`` rows of the analysis results data (ARD, ``docs/ard.md``) or any object with the
-same attribute names (e.g. the analysis package's ``ConsortFlow``).
+any object with the same attribute names, e.g. the analysis package's ``ConsortFlow`` (built from
+data, or from ARD rows with ``ConsortFlow.from_ard``).
 
 Layout: stage labels (Enrollment, Allocation, Follow-up, Analysis) in the left margin; a central
 trunk from "Assessed for eligibility" to "Randomised" with the "Excluded" box to its right; one
@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -111,55 +110,6 @@ def _reasons(value: Any) -> tuple[Reason, ...]:
     return tuple((str(k), int(v)) for k, v in items)
 
 
-def _from_ard(frame: pd.DataFrame) -> ConsortCounts:
-    """Build counts from the ``consort`` rows of an ARD frame (see ``docs/ard.md``)."""
-    rows = frame
-    if "analysis" in rows.columns:
-        rows = rows[rows["analysis"] == "consort"]
-    rows = rows[rows["statistic"] == "n"]
-    total_label = "Total"
-
-    def stage(group: str, variable: str) -> tuple[int | None, tuple[Reason, ...]]:
-        sel = rows[(rows["group"] == group) & (rows["variable"] == variable)]
-        total = sel.loc[sel["category"].fillna("") == "", "value"]
-        reasons = tuple((str(c), int(v)) for c, v in
-                        sel.loc[sel["category"].fillna("") != "", ["category", "value"]]
-                        .itertuples(index=False))
-        n = int(total.iloc[0]) if len(total) else (sum(v for _, v in reasons)
-                                                   if reasons else None)
-        return n, reasons
-
-    groups = [g for g in dict.fromkeys(rows["group"])
-              if g not in (total_label, "comparison")]
-    arms = []
-    for g in groups:
-        allocated, _ = stage(g, "allocated")
-        received, _ = stage(g, "received")
-        not_received, nr_reasons = stage(g, "not_received")
-        discontinued, dc_reasons = stage(g, "discontinued")
-        completed, _ = stage(g, "completed")
-        analysed, _ = stage(g, "analysed")
-        excl, ex_reasons = stage(g, "excluded_from_analysis")
-        allocated = allocated or 0
-        received = received if received is not None else allocated - (not_received or 0)
-        analysed = analysed if analysed is not None else allocated - (excl or 0)
-        arms.append(ConsortArm(
-            code=str(g), allocated=allocated, received=received,
-            not_received=not_received if not_received is not None else allocated - received,
-            discontinued=discontinued or 0, analysed=analysed,
-            excluded_from_analysis=excl if excl is not None else allocated - analysed,
-            completed=completed, not_received_reasons=nr_reasons,
-            discontinued_reasons=dc_reasons, excluded_from_analysis_reasons=ex_reasons))
-    assessed, _ = stage(total_label, "assessed")
-    excluded, ex_reasons = stage(total_label, "excluded")
-    randomised, _ = stage(total_label, "randomised")
-    randomised = randomised if randomised is not None else sum(a.allocated for a in arms)
-    if assessed is not None and excluded is None:
-        excluded = assessed - randomised
-    return ConsortCounts(assessed=assessed, excluded=excluded, randomised=randomised,
-                         arms=tuple(arms), excluded_reasons=ex_reasons)
-
-
 def _from_object(flow: Any) -> ConsortCounts:
     """Duck-typed adapter: any object with ConsortCounts-like attribute names, e.g.
     ``trialreport.analysis.consort.ConsortFlow`` (reasons as dicts, per-arm ``label`` and
@@ -209,11 +159,11 @@ def _from_object(flow: Any) -> ConsortCounts:
 
 
 def as_consort_counts(flow: Any) -> ConsortCounts:
-    """Accept :class:`ConsortCounts`, ARD ``consort`` rows, or a ConsortFlow-like object."""
+    """Accept :class:`ConsortCounts` or a ConsortFlow-like object (for ARD rows use
+    :meth:`trialreport.analysis.consort.ConsortFlow.from_ard`, which knows the study's
+    total label)."""
     if isinstance(flow, ConsortCounts):
         return flow
-    if isinstance(flow, pd.DataFrame):
-        return _from_ard(flow)
     return _from_object(flow)
 
 
