@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-lock
-ENGINE ?= auto
+ENGINE ?=
 
 .PHONY: report test venv lock data validate ard bundle verify bench lint clean
 
@@ -20,9 +20,10 @@ $(STAMP): requirements.lock pyproject.toml
 venv: $(STAMP)
 
 report: venv
-	$(BIN)/trialreport render --engine $(ENGINE)
+	$(BIN)/trialreport render $(if $(ENGINE),--engine $(ENGINE))
 
 test: venv
+	@bash tools/install-chromium.sh
 	$(BIN)/ruff check src tests tools bench
 	$(BIN)/pytest
 

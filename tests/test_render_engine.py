@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -16,8 +17,8 @@ from trialreport.render import (
     RenderError,
     check_supported_syntax,
     fingerprint_paths,
-    render_book,
 )
+from trialreport.render import render_book as render_any_engine
 from trialreport.render.qmd import parse_qmd
 
 FIXTURE = Path(__file__).parent / "fixtures" / "minibook"
@@ -25,23 +26,13 @@ STEM = "MINI-CSR-v0.1.0"
 CHAPTERS = ["chapters/01-demographics.qmd", "chapters/02-efficacy.qmd", "appendices/a-listings.qmd"]
 
 pytestmark = pytest.mark.render
+# These tests are about the builtin engine, also on machines where quarto is installed.
+render_book = functools.partial(render_any_engine, engine="builtin")
 
 
 def _copy_fixture(dest: Path) -> Path:
     shutil.copytree(FIXTURE, dest, ignore=shutil.ignore_patterns(".cache", "report"))
     return dest
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _stable_package_fingerprint():
-    """Other modules of the package may be edited while these tests run (a shared work
-    tree); freeze the package-source part of the cache key for the duration of the module."""
-    from trialreport.render import engine
-
-    value = engine.package_fingerprint()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(engine, "package_fingerprint", lambda: value)
-        yield
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +87,7 @@ def test_html(book):
     assert "A total of 12 subjects were randomised" in html
     # inline values are data: escaped in HTML, shown literally in every format
     flat = re.sub(r"\s+", " ", html).replace("’", "'")
-    assert "&lt;b&gt;St Mary's&lt;/b&gt; &amp; Co" in flat
+    assert "&lt;b&gt;St Mary's&lt;/b&gt; &amp; Co *1*" in flat
     assert "<b>St Mary" not in flat
     assert "Odds ratio <strong>4.1</strong>" in html  # output: asis
     assert "Total responders: <strong>5</strong>" in html  # IPython Markdown
@@ -111,7 +102,7 @@ def test_docx(book):
     doc = docx.Document(str(book[1].outputs["docx"]))
     assert len(doc.tables) >= 4
     paragraphs = " ".join(p.text for p in doc.paragraphs).replace("’", "'")
-    assert "randomised at <b>St Mary's</b> & Co" in paragraphs  # shown literally
+    assert "randomised at <b>St Mary's</b> & Co *1*" in paragraphs  # shown literally
     first = doc.tables[0]
     header_text = " ".join(c.text for row in first.rows[:2] for c in row.cells)
     assert "Parameter" in header_text and "Treatment arm" in header_text
@@ -364,7 +355,7 @@ def test_quarto_engine_runs_quarto_and_moves_outputs(tmp_path, monkeypatch):
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     lines: list[str] = []
-    result = render_book(root, env={"TRIALREPORT_DATA": "/d"}, progress=lines.append)
+    result = render_any_engine(root, env={"TRIALREPORT_DATA": "/d"}, progress=lines.append)
     assert result.engine == "quarto"
     assert result.outputs["docx"] == root / "report" / "MINI-CSR-v0.1.0.docx"
     assert result.outputs["pdf"].read_text().strip() == "pdf"

@@ -1,26 +1,22 @@
 """The rendered HTML report in a real browser (headless Chromium over CDP).
 
-The report under test is report/ALEVIATE-CSR-v*.html when it is newer than every input of the
-render (chapters/, src/, data/, data_spec/ and the book's top-level files); otherwise the book
-is rendered (HTML only, builtin engine, about 30 s) into a temporary folder first.
+The report under test is the one the session renders once (conftest.rendered_report), never a
+file left in report/.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import time
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
 
+from conftest import ROOT
 from trialreport.browsercheck import BrowserReport, check_html, find_chromium
+from trialreport.versioning import report_stem
 
-ROOT = Path(__file__).resolve().parents[1]
-RENDER_INPUT_DIRS = ("chapters", "src", "data", "data_spec")
-RENDER_INPUT_FILES = ("index.qmd", "_quarto.yml", "_variables.yml", "CHANGELOG.md",
-                      "pyproject.toml")
 TIMEOUT = 120.0
 
 pytestmark = [
@@ -31,33 +27,10 @@ pytestmark = [
 ]
 
 
-def _newest_input() -> float:
-    """The latest modification time of anything the render reads (bytecode caches aside)."""
-    files = [ROOT / name for name in RENDER_INPUT_FILES]
-    for folder in RENDER_INPUT_DIRS:
-        files += [p for p in (ROOT / folder).rglob("*")
-                  if "__pycache__" not in p.parts and p.suffix != ".pyc"]
-    return max((p.stat().st_mtime for p in files if p.is_file()), default=0.0)
-
-
-def _fresh_report() -> Path | None:
-    reports = sorted(ROOT.glob("report/ALEVIATE-CSR-v*.html"), key=lambda p: p.stat().st_mtime)
-    if reports and reports[-1].stat().st_mtime > _newest_input():
-        return reports[-1]
-    return None
-
-
 @pytest.fixture(scope="module")
-def report_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    fresh = _fresh_report()
-    if fresh is not None:
-        return fresh
-    from trialreport.cli import main
-
-    out = tmp_path_factory.mktemp("rendered")
-    assert main(["render", "--engine", "builtin", "--format", "html", "--output", str(out)]) == 0
-    (html,) = out.glob("ALEVIATE-CSR-v*.html")
-    return html
+def report_html(rendered_report: Path) -> Path:
+    """The HTML of the book rendered once for this test session (conftest.rendered_report)."""
+    return rendered_report / f"{report_stem(ROOT)}.html"
 
 
 @pytest.fixture(scope="module")
@@ -165,9 +138,7 @@ def test_checker_reports_errors_broken_links_and_hidden_content(tmp_path: Path) 
         extra=('<img src="missing-figure.png" alt="x"><a href="#no-such-table">Table 9</a>'
                '<script>throw new Error("boom from the page");</script>'),
         img_style="display: none", table_style="visibility: hidden")
-    start = time.monotonic()
     report = check_html(page, timeout=TIMEOUT)
-    assert time.monotonic() - start < 30
     errors = "\n".join(report.console_errors)
     assert "console.error: deliberate failure 42" in errors
     assert "boom from the page" in errors

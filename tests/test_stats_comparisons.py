@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -175,12 +174,11 @@ def test_fisher_rxc_monte_carlo_fallback_is_reproducible_and_close():
     assert mc1.statistic == pytest.approx(exact.statistic, rel=1e-12)
 
 
-def test_fisher_rxc_large_two_group_table_is_exact_and_quick():
-    # 2 arms x 3 categories, 10,000 subjects: exact network algorithm, well under a second.
+def test_fisher_rxc_large_two_group_table_is_exact():
+    # 2 arms x 3 categories, 10,000 subjects: the exact network algorithm still applies
+    # (its speed is measured by `make bench`, not asserted here).
     t = np.array([[2510, 1480, 1010], [2490, 1520, 990]])
-    start = time.perf_counter()
     r = fisher_exact_rxc(t)
-    assert time.perf_counter() - start < 5.0
     assert "Monte Carlo" not in r.method
     assert r.pvalue == pytest.approx(stats.chi2_contingency(t, correction=False).pvalue, abs=0.01)
 
@@ -345,16 +343,13 @@ def test_describe_edges():
     assert describe(pd.array([4, None, 6], dtype="Int64"))["median"] == 5.0
 
 
-def test_describe_by_groups_and_speed():
+def test_describe_by_groups():
     rng = np.random.default_rng(0)
     n = 10_000
     values = rng.normal(50, 10, size=n)
     values[rng.random(n) < 0.02] = np.nan
     arm = rng.choice(["Placebo", "Drug A", "Drug B"], size=n)
-    start = time.perf_counter()
     table = describe_by(values, arm, levels=["Placebo", "Drug A", "Drug B", "Unused"])
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0
     assert list(table.index) == ["Placebo", "Drug A", "Drug B", "Unused"]
     ref = pd.DataFrame({"v": values, "g": arm}).groupby("g")["v"]
     for g in ["Placebo", "Drug A", "Drug B"]:
@@ -364,9 +359,7 @@ def test_describe_by_groups_and_speed():
         assert table.loc[g, "sd"] == pytest.approx(ref.std()[g])
         assert table.loc[g, "q3"] == pytest.approx(ref.quantile(0.75)[g])
     assert table.loc["Unused", "n"] == 0 and math.isnan(table.loc["Unused", "mean"])
-    start = time.perf_counter()
     groups = [values[arm == g] for g in ["Placebo", "Drug A", "Drug B"]]
     kw = compare_continuous(groups)
     mw = compare_continuous(groups[:2])
-    assert time.perf_counter() - start < 1.0
     assert 0 <= kw.pvalue <= 1 and 0 <= mw.pvalue <= 1

@@ -3,8 +3,8 @@ re-run of the bundled code, unsafe archives).
 
 Most tests use a fixture project whose ``src/`` holds a tiny stand-in ``trialreport`` package
 with an ``ard`` command (results computed from the bundled data), so they exercise the whole
-verify path quickly and prove that the BUNDLED code is what runs. The tests marked "real" use
-the project's own ``src/`` and analyses and are skipped until ``trialreport ard`` exists.
+verify path quickly and prove that the BUNDLED code is what runs. Two tests use the project's
+own ``src/`` and analyses instead.
 """
 
 from __future__ import annotations
@@ -72,13 +72,6 @@ raise SystemExit(main())
 '''
 
 
-def _copy_or_write(name: str, project: Path, placeholder: str) -> None:
-    if (ROOT / name).is_file():
-        shutil.copy2(ROOT / name, project / name)
-    else:
-        (project / name).write_text(placeholder, encoding="utf-8")
-
-
 def _write_ard(project: Path, results: list[dict] | None = None) -> None:
     """report/ard.json: results from the fixture's own code, plus a version stamp."""
     out = project / "report" / "ard.json"
@@ -109,18 +102,10 @@ def make_project(base: Path, real_code: bool = False) -> Path:
         package.mkdir(parents=True)
         (package / "__init__.py").write_text('"""Stand-in package."""\n', encoding="utf-8")
         (package / "__main__.py").write_text(STUB_MAIN, encoding="utf-8")
-    if (ROOT / "chapters").is_dir() and any((ROOT / "chapters").iterdir()):
-        shutil.copytree(ROOT / "chapters", project / "chapters", ignore=IGNORE)
-    else:
-        (project / "chapters").mkdir()
-        (project / "chapters" / "index.qmd").write_text("# Synopsis\n", encoding="utf-8")
-    shutil.copy2(ROOT / "pyproject.toml", project / "pyproject.toml")
-    _copy_or_write("_quarto.yml", project, "project: {type: book}\n")
-    if (ROOT / "index.qmd").is_file():
-        shutil.copy2(ROOT / "index.qmd", project / "index.qmd")
-    _copy_or_write("Makefile", project, "test:\n\tpytest\n")
-    _copy_or_write("requirements.lock", project, "pandas==2.2.0\n")
-    _copy_or_write("environment.yml", project, "name: trialreport\n")
+    shutil.copytree(ROOT / "chapters", project / "chapters", ignore=IGNORE)
+    for name in ("pyproject.toml", "_quarto.yml", "index.qmd", "Makefile", "requirements.lock",
+                 "environment.yml"):
+        shutil.copy2(ROOT / name, project / name)
     shutil.copy2(ROOT / "CHANGELOG.md", project / "CHANGELOG.md")
     (project / "tests").mkdir()
     (project / "tests" / "test_nothing.py").write_text("def test_ok():\n    pass\n")

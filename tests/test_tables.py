@@ -305,7 +305,7 @@ def test_escaping_in_labels_from_the_study_definition(study: Study) -> None:
 
 
 def _docx(html_text: str, tmp_path: Path, lua: bool = False) -> Path:
-    pypandoc = pytest.importorskip("pypandoc")
+    import pypandoc
     out = tmp_path / "t.docx"
     if not lua:
         pypandoc.convert_text(html_text, "docx", format="html", outputfile=str(out))
@@ -317,7 +317,7 @@ def _docx(html_text: str, tmp_path: Path, lua: bool = False) -> Path:
 
 
 def test_docx_gets_a_real_table_with_title_header_and_notes(study: Study, tmp_path: Path) -> None:
-    docx = pytest.importorskip("docx")
+    import docx
     doc = docx.Document(str(_docx(_html("efficacy", hand_ard(study), study), tmp_path)))
     assert len(doc.tables) == 1
     cells = [[c.text for c in r.cells] for r in doc.tables[0].rows]
@@ -331,7 +331,7 @@ def test_docx_gets_a_real_table_with_title_header_and_notes(study: Study, tmp_pa
 
 @pytest.mark.skipif(not LUA.exists(), reason="render engine's Lua filter not present")
 def test_docx_with_render_filter_moves_title_and_notes_out(study: Study, tmp_path: Path) -> None:
-    docx = pytest.importorskip("docx")
+    import docx
     ard = hand_ard(study)
     doc = docx.Document(str(_docx(_html("sae_soc_pt", ard, study), tmp_path, lua=True)))
     paras = [p.text for p in doc.paragraphs]

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from conftest import SPEC
 from trialreport.cli import main
@@ -193,7 +192,7 @@ def test_many_violations_reported_in_one_pass(data_copy, tmp_path, capsys) -> No
 
 
 def test_sas_transport_file_is_read(data_copy, tmp_path, capsys) -> None:
-    pyreadstat = pytest.importorskip("pyreadstat")
+    import pyreadstat
     csv = data_copy / "adex.csv"
     frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
     for col in ("EXSEQ", "EXDOSE", "ASTDY"):

@@ -20,9 +20,9 @@ from typing import Any
 
 from trialreport.analysis.ard import ARD, build_ard
 from trialreport.data import TrialData, load_trial
-from trialreport.paths import data_dir, project_root, spec_dir
+from trialreport.paths import data_dir, project_root, spec_dir, study_file
 from trialreport.prose import Numbers
-from trialreport.study import Study
+from trialreport.study import Study, load_study
 
 
 class Markdown(str):
@@ -34,16 +34,34 @@ class Markdown(str):
 
 @dataclass
 class Book:
-    """What a chapter needs: the validated trial data, its ARD and the study definition."""
+    """What a chapter needs, loaded on first use: the study definition, the validated trial
+    data and their ARD (a chapter that only shows the specification never loads the data)."""
 
     root: Path
-    data: TrialData
-    ard: ARD
+    data_dir: Path
+    spec_dir: Path
 
-    @property
+    @cached_property
     def study(self) -> Study:
         """The study definition."""
-        return self.data.study
+        return load_study(study_file(self.root))
+
+    @cached_property
+    def data(self) -> TrialData:
+        """The validated trial data."""
+        return load_trial(self.data_dir, self.spec_dir, self.study)
+
+    @cached_property
+    def ard(self) -> ARD:
+        """The analysis results data of :attr:`data`."""
+        return build_ard(self.data)
+
+    @cached_property
+    def stamp(self) -> dict[str, Any]:
+        """The version stamp of the render in progress (data checksums, package versions)."""
+        from trialreport.versioning import current_stamp
+
+        return current_stamp(self.root, self.data_dir, self.spec_dir)
 
     @cached_property
     def n(self) -> Numbers:
@@ -70,20 +88,9 @@ class Book:
         (Table 14.2.1)"), so by default the table's own header keeps only the population line;
         ``title=True`` keeps the standalone ICH title ("Table 14.2.1 ...") as well.
         """
-        from great_tables import loc, style
+        from trialreport.tables import CsrTable, build
 
-        from trialreport.tables import CsrTable, build, sae_listing_table
-
-        if name == "sae_listing":
-            from trialreport.analysis.safety import sae_listing
-
-            gt = sae_listing_table(sae_listing(self.data), self.study, ard=self.ard)
-        else:
-            gt = build(name, self.ard, self.study)
-        if not title and gt._heading.subtitle:
-            gt = gt.tab_header(title=gt._heading.subtitle).tab_style(
-                style.text(weight="normal"), loc.title())
-        return CsrTable(name, gt)
+        return CsrTable(name, build(name, self.ard, self.study, data=self.data, title=title))
 
     def caption(self, name: str) -> str:
         """The in-book caption of output ``name``: "<title> (Table 14.2.1)"."""
@@ -131,7 +138,7 @@ class Book:
         from trialreport.spec import load_specification
         from trialreport.spec.describe import specification_markdown
 
-        return Markdown(specification_markdown(load_specification(spec_dir(self.root)), 2))
+        return Markdown(specification_markdown(load_specification(self.spec_dir), 2))
 
     def validation(self) -> Markdown:
         """The validation report of the data folder this report was computed from."""
@@ -143,16 +150,13 @@ class Book:
         """Package versions and data checksums of this render."""
         from trialreport.methods import reproducibility_markdown
 
-        return Markdown(reproducibility_markdown(self.root, self.data))
+        return Markdown(reproducibility_markdown(self.stamp))
 
     def data_checksums(self) -> Markdown:
-        """One line per input data file with its SHA-256 (title page)."""
-        from trialreport.methods import group_digits
-        from trialreport.versioning import data_checksums
+        """One line per input data file with its SHA-256 (title page), from the stamp."""
+        from trialreport.methods import checksum_table
 
-        return Markdown("| Data file | SHA-256 |\n|:----|:----------------|\n" + "\n".join(
-            f"| `{name}` | {group_digits(digest)} |"
-            for name, digest in data_checksums(self.data.data_dir).items()) + "\n")
+        return Markdown(checksum_table(self.stamp["data"], prefix=""))
 
     def history(self) -> Markdown:
         """The document history table from CHANGELOG.md."""
@@ -169,8 +173,7 @@ class Book:
 
 @lru_cache(maxsize=4)
 def _book(root: str, data: str, spec: str) -> Book:
-    trial = load_trial(Path(data), Path(spec))
-    return Book(root=Path(root), data=trial, ard=build_ard(trial))
+    return Book(root=Path(root), data_dir=Path(data), spec_dir=Path(spec))
 
 
 def book() -> Book:

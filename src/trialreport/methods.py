@@ -101,16 +101,18 @@ def validation_markdown(data: TrialData) -> str:
     return text + "\n".join(rows) + "\n"
 
 
-def reproducibility_markdown(root: Path, data: TrialData) -> str:
-    """Package versions and SHA-256 of every input file."""
-    from trialreport.versioning import data_checksums, package_versions, spec_checksums
+def checksum_table(digests: dict[str, str], prefix: str) -> str:
+    """A two-column Markdown table of files and their SHA-256 (grouped so that it wraps)."""
+    rows = [f"| `{_esc(prefix + name)}` | {group_digits(digest)} |"
+            for name, digest in digests.items()]
+    return "| File | SHA-256 |\n|:--------|:-------------------|\n" + "\n".join(rows) + "\n"
 
-    lines = ["**Input files (SHA-256).**", "", "| File | SHA-256 |",
-             "|:--------|:-------------------|"]
-    for name, digest in data_checksums(data.data_dir).items():
-        lines.append(f"| `data/{_esc(name)}` | {group_digits(digest)} |")
-    for name, digest in spec_checksums(root / "data_spec").items():
-        lines.append(f"| `data_spec/{_esc(name)}` | {group_digits(digest)} |")
-    lines += ["", "**Software.**", "", "| Package | Version |", "|:---|:---|"]
-    lines += [f"| {_esc(k)} | {_esc(v)} |" for k, v in package_versions().items()]
+
+def reproducibility_markdown(stamp: dict[str, Any]) -> str:
+    """Input checksums and package versions, as recorded in the render's version stamp."""
+    digests = {f"data/{k}": v for k, v in (stamp.get("data") or {}).items()}
+    digests |= {f"data_spec/{k}": v for k, v in (stamp.get("data_spec") or {}).items()}
+    lines = ["**Input files (SHA-256).**", "", checksum_table(digests, prefix=""),
+             "**Software.**", "", "| Package | Version |", "|:---|:---|"]
+    lines += [f"| {_esc(k)} | {_esc(v)} |" for k, v in (stamp.get("packages") or {}).items()]
     return "\n".join(lines) + "\n"

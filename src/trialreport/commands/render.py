@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="validate the data and render the report")
     p.add_argument("--data", default=os.environ.get("TRIALREPORT_DATA", str(root / "data")))
     p.add_argument("--output", default=str(root / "report"), help="output folder (report/)")
-    p.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto")
+    p.add_argument("--engine", choices=("auto", "quarto", "builtin"),
+                   default=os.environ.get("TRIALREPORT_ENGINE", "auto"),
+                   help="default: $TRIALREPORT_ENGINE or auto (quarto when on PATH)")
     p.add_argument("--format", type=_parse_formats, default=list(FORMATS),
                    help="comma-separated: html,docx,pdf")
     p.add_argument("--refresh", action="store_true", help="re-execute every chapter")

@@ -53,8 +53,11 @@ def package_fingerprint() -> str:
 
 
 def common_fingerprint(project_dir: Path, env: Mapping[str, str] | None) -> str:
-    """Everything every chapter's execution depends on besides its own code."""
-    data = fingerprint_paths([data_dir_for(project_dir, env), project_dir / "data_spec"])
+    """Everything every chapter's execution depends on besides its own code: the data, the
+    specification and study definition, the files chapters read for the document history and
+    version (CHANGELOG.md, pyproject.toml), the package source and the environment."""
+    data = fingerprint_paths([data_dir_for(project_dir, env), project_dir / "data_spec",
+                              project_dir / "CHANGELOG.md", project_dir / "pyproject.toml"])
     source = package_fingerprint()
     env_text = json.dumps(sorted((env or {}).items()))
     return hash_text(data, source, env_text)

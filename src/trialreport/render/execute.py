@@ -37,9 +37,10 @@ def _trialreport_inline(value):
     if hasattr(value, "_repr_markdown_"):
         text = value._repr_markdown_()
         text = text[0] if isinstance(text, tuple) else text
-    else:  # a plain value is data: escape it so it cannot become markup
-        import html
-        text = html.escape(str(value), quote=False)
+    else:  # a plain value is data: escape every ASCII punctuation mark so that it cannot
+        # become Markdown or HTML markup (pandoc shows backslash-escaped punctuation literally)
+        import re
+        text = re.sub(r"([!-/:-@\\[-`{{-~])", r"\\\\\\1", str(value))
     display({{{INLINE_MIME!r}: text}}, raw=True)
 def _trialreport_figsize(size):
     import matplotlib

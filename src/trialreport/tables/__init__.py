@@ -66,6 +66,7 @@ class CsrTable:
 
 @lru_cache(maxsize=1)
 def _default() -> tuple[Any, Any]:
+    """The project's own trial data and ARD (for :func:`show` without arguments)."""
     from trialreport.analysis.ard import build_ard
     from trialreport.data import load_trial
 
@@ -73,26 +74,29 @@ def _default() -> tuple[Any, Any]:
     return data, build_ard(data)
 
 
-def build(name: str, ard: Any = None, study: Study | None = None) -> GT:
+def build(name: str, ard: Any = None, study: Study | None = None, *, data: Any = None,
+          title: bool = True) -> GT:
     """The GT of output ``name`` (``baseline``, ``efficacy``, ..., ``sae_listing``).
 
-    ``ard`` and ``study`` default to the shipped data and study definition.
+    Without ``ard`` the project's own data are loaded; the listing needs the trial ``data``
+    (records, not results). ``title=False`` keeps only the population line in the header (a
+    book chapter's caption then carries the numbered title).
     """
-    data = None
-    if ard is None or study is None or name == "sae_listing":
+    if ard is None or (name == "sae_listing" and data is None):
         data, default_ard = _default()
         ard = default_ard if ard is None else ard
-        study = data.study if study is None else study
+    if study is None:
+        study = data.study if data is not None else _default()[0].study
     if name == "sae_listing":
         from trialreport.analysis.safety import sae_listing
 
-        return sae_listing_table(sae_listing(data), study, ard=ard)
+        return sae_listing_table(sae_listing(data), study, ard=ard, title=title)
     try:
         builder = TABLES[name]
     except KeyError:
         raise KeyError(f"no table named {name!r}; choose from "
                        f"{sorted([*TABLES, 'sae_listing'])}") from None
-    return builder(ard, study, name=name if name in study.outputs else None)
+    return builder(ard, study, name=name if name in study.outputs else None, title=title)
 
 
 def show(name: str, ard: Any = None, study: Study | None = None) -> CsrTable:

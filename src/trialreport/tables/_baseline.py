@@ -104,7 +104,8 @@ def baseline_rows(look: Lookup, study: Study, groups: dict[str, str], tests: boo
     return rows
 
 
-def baseline_table(ard: Any, study: Study, name: str | None = None) -> GT:
+def baseline_table(ard: Any, study: Study, name: str | None = None, *,
+        title: bool = True) -> GT:
     """Table 14.1.1: demographic and baseline characteristics by arm and in total."""
     name = resolve_output(study, name, ("baseline",))
     spec = study.output(name)
@@ -118,6 +119,6 @@ def baseline_table(ard: Any, study: Study, name: str | None = None) -> GT:
     if tests:
         columns.append(Column("pvalue", "P-value"))
     rows = baseline_rows(look, study, {code: col.id for code, col in groups}, tests)
-    return csr_table(rows, columns, study, name, ard=ard, program=PROGRAM,
+    return csr_table(rows, columns, study, name, ard=ard, title=title, program=PROGRAM,
                      population_n=ns.get(study.total_label),
                      stub_label="Characteristic")

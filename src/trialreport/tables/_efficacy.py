@@ -78,7 +78,8 @@ def efficacy_rows(look: Lookup, study: Study, groups: dict[str, str], compare: b
     return rows
 
 
-def efficacy_table(ard: Any, study: Study, name: str | None = None) -> GT:
+def efficacy_table(ard: Any, study: Study, name: str | None = None, *,
+        title: bool = True) -> GT:
     """Table 14.2.1: response proportions by arm, difference between arms and p-value."""
     name = resolve_output(study, name, ("efficacy",))
     spec = study.output(name)
@@ -97,6 +98,6 @@ def efficacy_table(ard: Any, study: Study, name: str | None = None) -> GT:
         spanners.append(Spanner("comparison", str(comp.get("label", "Comparison")),
                                 ["diff", "pvalue"]))
     rows = efficacy_rows(look, study, {code: col.id for code, col in groups}, compare)
-    return csr_table(rows, columns, study, name, ard=ard, program=PROGRAM, spanners=spanners,
-                     population_n=ns.get(study.total_label),
+    return csr_table(rows, columns, study, name, ard=ard, title=title, program=PROGRAM,
+                     spanners=spanners, population_n=ns.get(study.total_label),
                      stub_label="Endpoint")

@@ -97,7 +97,7 @@ class Lookup:
     def __init__(self, ard: Any, analysis: str, population: str | None = None):
         frame = results_frame(ard)
         sub = frame[frame["analysis"] == analysis]
-        if population is not None and (sub["population"] == population).any():
+        if population is not None:  # never fall back to another population's numbers
             sub = sub[sub["population"] == population]
         self.frame = sub.reset_index(drop=True)
         self._values: dict[tuple[str, str, str, str], float] = {}
@@ -364,6 +364,7 @@ def csr_table(
     stub_max: int = 36,
     population_n: int | None = None,
     left_columns: Sequence[str] = (),
+    title: bool = True,
     extra_notes: Sequence[str] = (),
 ) -> GT:
     """Build the GT table of output ``name`` with the shared CSR layout.
@@ -390,8 +391,11 @@ def csr_table(
             auto_align=False)
     gt = gt.fmt(_trusted, columns=STUB)
     subtitle = population_line(study, spec.population, population_n)
-    gt = gt.tab_header(title=spec.caption, subtitle=subtitle or None)
-    gt = gt.tab_style(style.text(weight="bold"), loc.title())
+    if title or not subtitle:
+        gt = gt.tab_header(title=spec.caption, subtitle=subtitle or None)
+        gt = gt.tab_style(style.text(weight="bold"), loc.title())
+    else:  # the book's caption carries the numbered title; keep the population line
+        gt = gt.tab_header(title=subtitle)
     heads = [i for i in range(1, len(rows) - 1)
              if rows[i].level == 0 and rows[i + 1].level > 0]
     if heads:  # a little air above each section head (HTML only; Word keeps its own spacing)

@@ -105,7 +105,8 @@ def overview_rows(look: Lookup, groups: Mapping[str, str], ns: Mapping[str, int]
     return rows
 
 
-def ae_overview_table(ard: Any, study: Study, name: str | None = None) -> GT:
+def ae_overview_table(ard: Any, study: Study, name: str | None = None, *,
+        title: bool = True) -> GT:
     """Table 14.3.1: patients (n, %) and events (E) with each kind of adverse event."""
     name = resolve_output(study, name, ("ae_overview",))
     spec = study.output(name)
@@ -114,7 +115,7 @@ def ae_overview_table(ard: Any, study: Study, name: str | None = None) -> GT:
     ns = big_n(ard, population)
     groups, columns, spanners = _n_pct_e_columns(study, ns)
     rows = overview_rows(look, groups, ns)
-    return csr_table(rows, columns, study, name, ard=ard,
+    return csr_table(rows, columns, study, name, ard=ard, title=title,
                      program="trialreport.tables.ae_overview_table", spanners=spanners,
                      population_n=ns.get(study.total_label))
 
@@ -142,7 +143,8 @@ def soc_pt_rows(look: Lookup, groups: Mapping[str, str], ns: Mapping[str, int], 
     return rows
 
 
-def sae_soc_pt_table(ard: Any, study: Study, name: str | None = None) -> GT:
+def sae_soc_pt_table(ard: Any, study: Study, name: str | None = None, *,
+        title: bool = True) -> GT:
     """Table 14.3.2: serious adverse events by system organ class and preferred term."""
     name = resolve_output(study, name, ("sae_soc_pt",))
     spec = study.output(name)
@@ -151,7 +153,7 @@ def sae_soc_pt_table(ard: Any, study: Study, name: str | None = None) -> GT:
     ns = big_n(ard, population)
     groups, columns, spanners = _n_pct_e_columns(study, ns)
     rows = soc_pt_rows(look, groups, ns, study.total_label)
-    return csr_table(rows, columns, study, name, ard=ard,
+    return csr_table(rows, columns, study, name, ard=ard, title=title,
                      program="trialreport.tables.sae_soc_pt_table", spanners=spanners,
                      population_n=ns.get(study.total_label),
                      stub_label="System organ class / Preferred term")
@@ -198,7 +200,7 @@ def _short_ids(values: list[str], study: Study) -> list[str]:
 
 
 def sae_listing_table(listing: pd.DataFrame, study: Study, ard: Any = None,
-                      name: str | None = None) -> GT:
+                      name: str | None = None, *, title: bool = True) -> GT:
     """Table 14.3.3: one row per serious adverse event, in the order of ``listing``.
 
     Rows are grouped under their arm ("60 mg (N=12)") when the listing has an arm column; the
@@ -233,7 +235,7 @@ def sae_listing_table(listing: pd.DataFrame, study: Study, ard: Any = None,
         rows = [Row("No serious adverse events were reported.")]
     numeric = {col.id for col, c in zip(columns, rest, strict=True)
                if pd.api.types.is_numeric_dtype(frame[c])}
-    return csr_table(rows, columns, study, name, ard=ard,
+    return csr_table(rows, columns, study, name, ard=ard, title=title,
                      program="trialreport.tables.sae_listing_table",
                      stub_label=LISTING_LABELS.get(stub, stub),
                      population_n=ns.get(study.total_label), stub_max=12,

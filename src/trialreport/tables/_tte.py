@@ -112,7 +112,8 @@ def tte_rows(look: Lookup, study: Study, groups: dict[str, str]) -> list[Row]:
     return rows
 
 
-def tte_table(ard: Any, study: Study, name: str | None = None) -> GT:
+def tte_table(ard: Any, study: Study, name: str | None = None, *,
+        title: bool = True) -> GT:
     """Table 14.2.2: Kaplan-Meier summary by arm with the log-rank p-value."""
     name = resolve_output(study, name, ("tte", "time_to_event", "time_to_relapse"))
     spec = study.output(name)
@@ -123,5 +124,5 @@ def tte_table(ard: Any, study: Study, name: str | None = None) -> GT:
     if any(look.has(COMPARISON, v, "pvalue") for v in look.variables()):
         columns.append(Column("pvalue", "Log-rank\np-value"))
     rows = tte_rows(look, study, {code: col.id for code, col in groups})
-    return csr_table(rows, columns, study, name, ard=ard, program=PROGRAM,
+    return csr_table(rows, columns, study, name, ard=ard, title=title, program=PROGRAM,
                      population_n=ns.get(study.total_label))
