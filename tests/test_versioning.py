@@ -13,12 +13,11 @@ import pytest
 
 from trialreport.history import history_markdown, parse_changelog, read_history
 from trialreport.versioning import (
-    ARD_STAMP_KEY,
     NOT_A_CHECKOUT,
     STAMP_ENV,
     STAMP_FILE,
     TIMESTAMP_KEY,
-    ard_stamp,
+    current_stamp,
     data_checksums,
     drop_render_timestamp,
     find_stamp,
@@ -28,7 +27,6 @@ from trialreport.versioning import (
     report_version,
     spec_checksums,
     stamp_for_ard,
-    stamp_markdown,
     version_conflicts,
     version_stamp,
     write_stamp,
@@ -102,7 +100,7 @@ def test_dirty_tree_is_marked(tmp_path: Path) -> None:
     dirty = git_info(project)
     assert dirty["dirty"] is True
     assert dirty["describe"] == f"{clean['short']}+modified"
-    assert "+modified" in stamp_markdown(version_stamp(project))
+    assert version_stamp(project)["git"]["describe"].endswith("+modified")
 
 
 def test_not_a_checkout_and_shipped_stamp(tmp_path: Path) -> None:
@@ -114,7 +112,7 @@ def test_not_a_checkout_and_shipped_stamp(tmp_path: Path) -> None:
     (project / STAMP_FILE).write_text(json.dumps(shipped), encoding="utf-8")
     info = git_info(project)
     assert info["commit"] == "a" * 40 and info["source"] == STAMP_FILE
-    assert "from VERSION_STAMP.json" in stamp_markdown(version_stamp(project))
+    assert version_stamp(project)["git"]["source"] == STAMP_FILE
 
 
 def test_source_date_epoch_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -141,28 +139,19 @@ def test_timestamp_is_the_only_changing_field(tmp_path: Path,
     assert first["engine"]["name"] == "builtin"
 
 
-def test_ard_stamp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_current_stamp_reads_the_render_stamp(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     project = _project(tmp_path)
     monkeypatch.delenv(STAMP_ENV, raising=False)
-    stamp = ard_stamp(project, project / "data")
-    assert stamp["version"] == "9.8.7" and list(stamp) == sorted(stamp)
-    assert find_stamp({"study_id": "DEMO", ARD_STAMP_KEY: stamp}) == stamp
+    stamp = current_stamp(project, project / "data")
+    assert stamp["version"] == "9.8.7"
+    assert find_stamp({"study_id": "DEMO", "stamp": stamp_for_ard(stamp)})["version"] == "9.8.7"
     (project / "pyproject.toml").unlink()
-    assert ard_stamp(project)["version"] == "unknown"  # building an ARD never fails on it
-    # the render writes one stamp; chapters and the ARD read it back
+    assert current_stamp(project)["version"] == "unknown"  # never fails on a missing version
+    # the render writes one stamp; chapters read it back
     path = write_stamp({**stamp, TIMESTAMP_KEY: "2030-01-01T00:00:00Z"}, tmp_path / "s.json")
     monkeypatch.setenv(STAMP_ENV, str(path))
-    assert ard_stamp(project)[TIMESTAMP_KEY] == "2030-01-01T00:00:00Z"
-
-
-def test_stamp_markdown_lists_the_essentials(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764028800")
-    text = stamp_markdown(version_stamp(_project(tmp_path)))
-    assert "| Version | 9.8.7 |" in text
-    assert "2025-11-25 00:00:00 UTC" in text
-    assert NOT_A_CHECKOUT in text
-    assert "adsl.csv" in text and "pandas" in text
+    assert current_stamp(project)[TIMESTAMP_KEY] == "2030-01-01T00:00:00Z"
 
 
 def test_history_from_the_project_changelog() -> None:

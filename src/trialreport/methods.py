@@ -53,15 +53,14 @@ def statistical_methods_markdown(study: Study, ard: ARD) -> str:
         "efficacy": "Binary efficacy endpoints",
         "tte": "Time to event",
     }
-    endpoints = study.section("endpoints") or {}
-    conf = int(round(100 * float(endpoints.get("conf_level", 0.95))))
+    conf = study.conf_label().removesuffix(" CI")
     lines = []
     for analysis, title in described.items():
         methods = [m for m in dict.fromkeys(frame.loc[frame["analysis"] == analysis, "method"])
                    if m]
         if methods:
             lines.append(f"- **{title}:** " + "; ".join(_esc(m) for m in methods) + ".")
-    lines.append(f"- Confidence intervals are two-sided at the {conf}% level; tests are two-sided "
+    lines.append(f"- Confidence intervals are two-sided at the {conf} level; tests are two-sided "
                  "and, in this small dose-comparison trial, descriptive (no adjustment for "
                  "multiplicity).")
     lines.append("- Patients without an assessment at a visit are counted as non-responders "

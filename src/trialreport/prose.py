@@ -3,8 +3,8 @@
 In a chapter::
 
     ```{python}
-    from trialreport.prose import numbers
-    n = numbers()
+    from trialreport.book import book
+    n = book().n          # a Numbers over the report's ARD
     ```
 
     Of `{python} n.big_n("FAS")` treated patients, `{python} n.response("RESP6")` responded at
@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from trialreport import formatting as F
-from trialreport.analysis.ard import ARD, build_ard_from_paths
-from trialreport.study import Study, load_study
+from trialreport.analysis.ard import ARD
+from trialreport.study import Study
 
-__all__ = ["Numbers", "numbers"]
+__all__ = ["Numbers"]
 
 SAFETY_ANALYSES = ("ae_overview", "sae_soc_pt", "ae_soc_pt")
 
@@ -86,8 +84,7 @@ class Numbers:
         return int(self.value(analysis, variable, statistic, arm, category, population))
 
     def _conf(self) -> str:
-        conf = float((self.study.section("endpoints") or {}).get("conf_level", 0.95))
-        return f"{F.fmt_number(conf * 100, 0)}% CI"
+        return self.study.conf_label()
 
     def _population_of(self, analysis: str, variable: str) -> str:
         pops = set(self.ard.select(analysis, variable)["population"])
@@ -259,29 +256,3 @@ class Numbers:
     def events(self, param: str, arm: str | None = None) -> int:
         """Events of a time-to-event endpoint."""
         return self.count("tte", param, "events", arm)
-
-
-@lru_cache(maxsize=8)
-def _cached(data_dir: str | None, spec_dir: str | None, study_file: str | None) -> Numbers:
-    from trialreport.paths import study_file as default_study_file
-
-    ard = build_ard_from_paths(data_dir, spec_dir, study_file)
-    study = load_study(Path(study_file) if study_file else default_study_file())
-    return Numbers(ard, study)
-
-
-def numbers(data_dir: str | Path | None = None, spec_dir: str | Path | None = None,
-            study_file: str | Path | None = None, ard: ARD | str | Path | None = None) -> Numbers:
-    """The prose numbers of a trial (default: the project's data and study definition).
-
-    ``ard`` may be an :class:`ARD` or a path to ``ard.json``; otherwise the ARD is built once
-    per process from the data folder (validated) and cached.
-    """
-    if ard is not None:
-        from trialreport.paths import study_file as default_study_file
-
-        study = load_study(Path(study_file) if study_file else default_study_file())
-        return Numbers(ard if isinstance(ard, ARD) else ARD.from_json(ard), study)
-    return _cached(None if data_dir is None else str(data_dir),
-                   None if spec_dir is None else str(spec_dir),
-                   None if study_file is None else str(study_file))

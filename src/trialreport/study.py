@@ -107,6 +107,20 @@ class Study:
                                  definition=p.get("definition", ""))
                 for code, p in self.raw["populations"].items()}
 
+    def conf_level(self, spec: dict[str, Any] | None = None) -> float:
+        """Confidence level (0-1): ``spec``'s own ``conf_level``, else the ``endpoints:``
+        block's, else 0.95."""
+        default = (self.section("endpoints") or {}).get("conf_level", 0.95)
+        return float((spec or {}).get("conf_level", default))
+
+    def conf_label(self, spec: dict[str, Any] | None = None) -> str:
+        """"95% CI" for :meth:`conf_level` (rounded by the project's one rounding rule)."""
+        from decimal import Decimal
+
+        from trialreport.formatting import fmt_number
+
+        return f"{fmt_number(Decimal(repr(self.conf_level(spec))) * 100, 0)}% CI"
+
     def dataset_stem(self, role: str) -> str:
         """File stem of the dataset with role ``role`` (adsl, adae, ...)."""
         return str(self.raw.get("datasets", {}).get(role, role))

@@ -28,7 +28,6 @@ import yaml
 
 TIMESTAMP_KEY = "rendered_at"
 STAMP_FILE = "VERSION_STAMP.json"
-ARD_STAMP_KEY = "stamp"  # ard.json metadata key holding stamp_for_ard(...)
 STAMP_ENV = "TRIALREPORT_VERSION_STAMP"  # path of the stamp of the render in progress
 NOT_A_CHECKOUT = "not a git checkout"
 DATA_SUFFIXES = (".csv", ".xpt")
@@ -301,7 +300,7 @@ def version_stamp(project_dir: Path, data_dir: Path | None = None, *,
 
 
 def stamp_for_ard(stamp: dict[str, Any]) -> dict[str, Any]:
-    """The stamp as stored in ``ard.json`` metadata (``metadata["stamp"]``, :data:`ARD_STAMP_KEY`).
+    """The stamp as stored in ``ard.json`` metadata (``metadata["stamp"]``).
 
     A deep copy with sorted keys and plain JSON types, so that two builds from the same inputs
     serialise identically apart from :data:`TIMESTAMP_KEY`.
@@ -341,12 +340,6 @@ def current_stamp(project_dir: Path | None = None, data_dir: Path | None = None,
                          version=version)
 
 
-def ard_stamp(project_dir: Path | None = None, data_dir: Path | None = None,
-              spec_dir: Path | None = None, engine: str | None = None) -> dict[str, Any]:
-    """``stamp_for_ard(current_stamp(...))``: the value for ``metadata[ARD_STAMP_KEY]``."""
-    return stamp_for_ard(current_stamp(project_dir, data_dir, spec_dir, engine))
-
-
 def drop_render_timestamp(obj: Any) -> Any:
     """A copy of ``obj`` (nested dicts/lists) without any :data:`TIMESTAMP_KEY` entry."""
     if isinstance(obj, dict):
@@ -372,40 +365,3 @@ def find_stamp(obj: Any) -> dict[str, Any] | None:
             if found is not None:
                 return found
     return None
-
-
-def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def stamp_markdown(stamp: dict[str, Any]) -> str:
-    """A Markdown table of the stamp for the title page."""
-    git = stamp.get("git") or {}
-    commit = git.get("describe") or NOT_A_CHECKOUT
-    if git.get("source") == STAMP_FILE:
-        commit = f"{commit} (from {STAMP_FILE})"
-    when = str(stamp.get(TIMESTAMP_KEY) or "")
-    when = when.replace("T", " ").replace("Z", " UTC") if when else "unknown"
-    pkgs = stamp.get("packages") or {}
-    software = ", ".join(f"{k} {v}" for k, v in pkgs.items())
-    engine = stamp.get("engine") or {}
-    engine_text = engine.get("name", "unknown")
-    if "pandoc" in engine:
-        engine_text += f" (pandoc {engine['pandoc']})"
-    elif "version" in engine:
-        engine_text += f" {engine['version']}"
-    data = stamp.get("data") or {}
-    data_text = "; ".join(f"`{name}` {digest[:12]}" for name, digest in data.items()) or "none"
-    rows = [
-        ("Version", stamp.get("version", "")),
-        ("Rendered", when),
-        ("Git commit", commit),
-        ("Data files (SHA-256, first 12 hex digits)", data_text),
-        ("Data specification files", f"{len(stamp.get('data_spec') or {})} files, "
-                                     "SHA-256 in ard.json"),
-        ("Software", software),
-        ("Render engine", engine_text),
-    ]
-    lines = ["| Item | Value |", "|:-----|:------|"]
-    lines += [f"| {_cell(k)} | {_cell(v)} |" for k, v in rows]
-    return "\n".join(lines) + "\n"

@@ -31,7 +31,7 @@ from trialreport.analysis.populations import (
     subject_variable,
 )
 from trialreport.data import TrialData
-from trialreport.stats.comparisons import compare_categorical, fisher_exact_2x2
+from trialreport.stats.comparisons import compare_categorical
 from trialreport.stats.proportions import binomial_ci, risk_difference_ci
 
 __all__ = ["PER_GROUP_STATS", "efficacy_ard", "endpoint", "endpoint_ard", "responder_flags"]
@@ -112,7 +112,7 @@ def endpoint_ard(data: TrialData, ep: Mapping[str, Any]) -> pd.DataFrame:
     """
     study = data.study
     settings = {**(study.section("endpoints") or {}), **ep}
-    conf = float(settings.get("conf_level", 0.95))
+    conf = study.conf_level(ep)
     ci_method = str(settings.get("ci_method", "clopper-pearson"))
     diff_method = str(settings.get("difference_method", "newcombe"))
     test = str(settings.get("test", "fisher"))
@@ -139,10 +139,7 @@ def endpoint_ard(data: TrialData, ep: Mapping[str, Any]) -> pd.DataFrame:
     if comp and comp.get("treatment") in arms and comp.get("reference") in arms:
         t, r = arms.index(comp["treatment"]), arms.index(comp["reference"])
         d = risk_difference_ci(ns[t], Ns[t], ns[r], Ns[r], conf, diff_method)
-        if test.lower() in ("fisher", "fisher-exact", "exact"):
-            res = fisher_exact_2x2(ns[t], Ns[t], ns[r], Ns[r])
-        else:
-            res = compare_categorical([[ns[t], Ns[t] - ns[t]], [ns[r], Ns[r] - ns[r]]], test)
+        res = compare_categorical([[ns[t], Ns[t] - ns[t]], [ns[r], Ns[r] - ns[r]]], test)
         frames.append(stack_statistics(
             pd.DataFrame({"group": ["comparison"], "estimate": [d.estimate],
                           "lower": [d.lower], "upper": [d.upper]}),

@@ -15,7 +15,7 @@ from trialreport.analysis.ard import concat_frames, stack_statistics
 from trialreport.data import TrialData
 from trialreport.study import Study, StudyDefinitionError
 
-__all__ = ["ARM", "YES", "arm_codes", "as_text", "big_n", "flag_set", "group_order",
+__all__ = ["ARM", "YES", "arm_codes", "as_text", "big_n", "flag_set",
            "population_adsl", "population_ard", "subject_variable"]
 
 ARM = "_ARM"  # column added by population_adsl: the subject's arm (categorical, study order)
@@ -52,11 +52,6 @@ def subject_variable(study: Study) -> str:
 def arm_codes(study: Study) -> list[str]:
     """Arm codes in display order."""
     return [a.code for a in study.arms]
-
-
-def group_order(study: Study) -> list[str]:
-    """ARD groups in display order: every arm, then the total."""
-    return [*arm_codes(study), study.total_label]
 
 
 def population_adsl(data: TrialData, population: str) -> pd.DataFrame:

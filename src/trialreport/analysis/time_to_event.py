@@ -33,7 +33,7 @@ from trialreport.analysis.populations import (
 )
 from trialreport.data import TrialData
 
-__all__ = ["DAYS_PER_UNIT", "km_curves", "km_fit", "quantile_time", "risk_table", "tte_ard",
+__all__ = ["DAYS_PER_UNIT", "km_curves", "km_fit", "quantile_time", "tte_ard",
            "tte_frame", "tte_param"]
 
 DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}
@@ -173,8 +173,7 @@ def param_ard(data: TrialData, spec: Mapping[str, Any]) -> pd.DataFrame:
     Mantel N (1966). Cancer Chemother Rep 50:163-170 (log-rank test).
     """
     study = data.study
-    conf = float(spec.get("conf_level", (study.section("endpoints") or {}).get("conf_level",
-                                                                              0.95)))
+    conf = study.conf_level(spec)
     landmarks = [float(x) for x in spec.get("landmarks", [])]
     frame = tte_frame(data, spec)
     arms = arm_codes(study)
@@ -219,7 +218,7 @@ def tte_ard(data: TrialData) -> pd.DataFrame:
     return concat_frames(param_ard(data, s) for s in specs) if specs else empty_frame()
 
 
-def km_curves(data: TrialData, param: str, include_total: bool = False) -> pd.DataFrame:
+def km_curves(data: TrialData, param: str) -> pd.DataFrame:
     """Kaplan-Meier step curves for plotting, one block of rows per arm.
 
     Returns
@@ -232,11 +231,11 @@ def km_curves(data: TrialData, param: str, include_total: bool = False) -> pd.Da
     spec = tte_param(data, param)
     frame = tte_frame(data, spec)
     study = data.study
-    groups = arm_codes(study) + ([study.total_label] if include_total else [])
+    groups = arm_codes(study)
     parts = []
     for g in groups:
         sub = frame if g == study.total_label else frame[frame["arm"] == g]
-        kmf = km_fit(sub["time"].to_numpy(), sub["event"].to_numpy())
+        kmf = km_fit(sub["time"].to_numpy(), sub["event"].to_numpy(), study.conf_level(spec))
         if kmf is None:
             continue
         et = kmf.event_table
@@ -255,20 +254,3 @@ def km_curves(data: TrialData, param: str, include_total: bool = False) -> pd.Da
     return pd.concat(parts, ignore_index=True)
 
 
-def risk_table(data: TrialData, param: str, times: Sequence[float] | None = None,
-               include_total: bool = False) -> pd.DataFrame:
-    """Numbers at risk (time >= t) per arm at ``times`` (display unit; default: 0 and the
-    landmarks), for the table under a Kaplan-Meier plot."""
-    spec = tte_param(data, param)
-    frame = tte_frame(data, spec)
-    study = data.study
-    times = [0.0, *map(float, spec.get("landmarks", []))] if times is None else list(times)
-    groups = arm_codes(study) + ([study.total_label] if include_total else [])
-    rows = []
-    for g in groups:
-        t = np.sort(frame["time"].to_numpy() if g == study.total_label
-                    else frame.loc[frame["arm"] == g, "time"].to_numpy())
-        at_risk = len(t) - np.searchsorted(t, np.asarray(times, dtype=float), side="left")
-        rows.append(pd.DataFrame({"group": g, "label": study.arm_label(g), "time": times,
-                                  "at_risk": at_risk}))
-    return pd.concat(rows, ignore_index=True)

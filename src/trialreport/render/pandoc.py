@@ -35,10 +35,6 @@ def resource_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "resources" / "render"
 
 
-def resource_files() -> list[Path]:
-    return sorted(p for p in resource_dir().iterdir() if p.is_file())
-
-
 @dataclass
 class PandocJob:
     fmt: str  # html | docx | pdf

@@ -78,11 +78,6 @@ class BundleResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def supplement_name(project_dir: Path) -> str:
-    """``<STUDY>-CSR-v<version>-supplement.zip``."""
-    return f"{study_id(project_dir)}-CSR-v{report_version(project_dir)}-supplement.zip"
-
-
 def report_outputs(project_dir: Path) -> list[str]:
     """The rendered outputs the supplement ships (paths relative to the project)."""
     stem = f"{study_id(project_dir)}-CSR-v{report_version(project_dir)}"

@@ -59,8 +59,7 @@ def _endpoints(study: Study, look: Lookup) -> list[dict[str, Any]]:
 def efficacy_rows(look: Lookup, study: Study, groups: dict[str, str], compare: bool) -> list[Row]:
     """Per endpoint: a label row, then n/N (%) (with difference and p-value) and 95% CI rows."""
     rows: list[Row] = []
-    conf = float((study.section("endpoints", {}) or {}).get("conf_level", 0.95))
-    ci_label = f"{F.fmt_number(scaled(conf), 0)}% CI, %"
+    ci_label = f"{study.conf_label()}, %"
     for ep in _endpoints(study, look):
         var = str(ep["id"])
         label = str(ep.get("label", var))
@@ -92,8 +91,7 @@ def efficacy_table(ard: Any, study: Study, name: str | None = None, *,
                   for v in look.variables())
     if compare:
         comp = study.comparison or {}
-        conf = float((study.section("endpoints", {}) or {}).get("conf_level", 0.95))
-        columns += [Column("diff", f"Difference\n({F.fmt_number(scaled(conf), 0)}% CI)"),
+        columns += [Column("diff", f"Difference\n({study.conf_label()})"),
                     Column("pvalue", "P-value")]
         spanners.append(Spanner("comparison", str(comp.get("label", "Comparison")),
                                 ["diff", "pvalue"]))

@@ -1,4 +1,4 @@
-"""Table 14.2.2: time-to-event summary by arm: events/N, median (95% CI), landmarks, log-rank."""
+"""Table 14.2.2: time-to-event summary by arm: events/N, median (CI), landmarks, log-rank."""
 
 from __future__ import annotations
 
@@ -75,6 +75,7 @@ def tte_rows(look: Lookup, study: Study, groups: dict[str, str]) -> list[Row]:
         var = str(entry["id"])
         unit = str(entry.get("display_unit", entry.get("time_unit", "")))
         event = _event_word(entry)
+        ci = study.conf_label(entry)
         rows.append(Row(str(entry.get("label", var)), bold=True))
         rows.append(Row("Patients analysed, n",
                         {c: count_text(look.get(g, var, "n")) for g, c in groups.items()},
@@ -95,7 +96,7 @@ def tte_rows(look: Lookup, study: Study, groups: dict[str, str]) -> list[Row]:
             median[c] = _estimate_ci(look.get(g, var, "median"), look.get(g, var, "median_lower"),
                                      look.get(g, var, "median_upper"))
         what = f"Median time to {event}" if event else "Median time to event"
-        rows.append(Row(f"{what}, {unit} (95% CI)" if unit else f"{what} (95% CI)", median,
+        rows.append(Row(f"{what}, {unit} ({ci})" if unit else f"{what} ({ci})", median,
                         level=1))
         for cat in _landmarks(look, var):
             surv = {}
@@ -108,7 +109,7 @@ def tte_rows(look: Lookup, study: Study, groups: dict[str, str]) -> list[Row]:
                                        look.get(g, var, "surv_upper", cat), scale=100)
             free = f"Free of {event}" if event else "Event-free"
             when = f"{cat} {unit}".strip()
-            rows.append(Row(f"{free} at {when}, % (95% CI)", surv, level=1))
+            rows.append(Row(f"{free} at {when}, % ({ci})", surv, level=1))
     return rows
 
 
