@@ -208,3 +208,15 @@ def test_sas_transport_file_is_read(data_copy, tmp_path, capsys) -> None:
 def test_usage_error_exit_2(tmp_path, capsys) -> None:
     assert main(["validate", "--data", str(tmp_path / "nowhere")]) == 2
     assert main(["validate", "--bogus"]) == 2
+
+
+def test_malformed_specification_is_a_usage_error(data_copy, tmp_path, capsys) -> None:
+    import shutil
+
+    spec = tmp_path / "spec"
+    shutil.copytree(SPEC, spec)
+    text = (spec / "adsl.yml").read_text(encoding="utf-8")
+    (spec / "adsl.yml").write_text(text.replace("dataset: ADSL\n", ""), encoding="utf-8")
+    assert main(["validate", "--data", str(data_copy), "--spec", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert "adsl.yml" in err and "dataset" in err

@@ -47,8 +47,8 @@ def load_trial(data_dir: Path | None = None, spec_dir: Path | None = None,
     spec_dir = Path(spec_dir) if spec_dir is not None else default_spec_dir()
     if not isinstance(study, Study):
         study = load_study(Path(study) if study is not None else default_study_file())
-    report = load_validated(data_dir, spec_dir)
     spec = load_specification(spec_dir)
+    report = load_validated(data_dir, spec)
     by_stem = {ds.file: name for name, ds in spec.datasets.items()}
     frames, files = {}, {}
     for role, stem in study.raw.get("datasets", {}).items():

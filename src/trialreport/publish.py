@@ -11,7 +11,6 @@ re-renders from cache without running a kernel, pandoc or typst.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Sequence
@@ -52,17 +51,22 @@ def results_cache(root: Path, key: str) -> Path:
 
 
 def _digest(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+    from trialreport.render.cache import hash_text
+
+    return hash_text(json.dumps(obj, sort_keys=True, default=str))
 
 
 def render_stamp(root: Path, data_dir: Path, engine: str) -> tuple[dict[str, Any], Path]:
     """The stamp of this render, reusing the last one when only the time differs."""
     stamp = version_stamp(root, data_dir, engine=engine)
     path = root / CACHE / "stamp.json"
-    if path.is_file():
+    try:
         previous = json.loads(path.read_text(encoding="utf-8"))
-        if _digest(drop_render_timestamp(previous)) == _digest(drop_render_timestamp(stamp)):
-            stamp[TIMESTAMP_KEY] = previous[TIMESTAMP_KEY]
+    except (OSError, ValueError):  # no usable previous stamp
+        previous = None
+    if isinstance(previous, dict) and TIMESTAMP_KEY in previous and (
+            _digest(drop_render_timestamp(previous)) == _digest(drop_render_timestamp(stamp))):
+        stamp[TIMESTAMP_KEY] = previous[TIMESTAMP_KEY]
     write_stamp(stamp, path)
     return stamp, path
 
@@ -99,9 +103,12 @@ def write_variables(root: Path, stamp: dict[str, Any]) -> Path:
 
 
 def _resolved_engine(engine: str) -> str:
+    """The engine ``auto`` stands for (the same choice :func:`render_book` makes)."""
+    from trialreport.render.quarto import quarto_path
+
     if engine != "auto":
         return engine
-    return "quarto" if shutil.which("quarto") else "builtin"
+    return "quarto" if quarto_path() else "builtin"
 
 
 def write_figures(data: Any, out_dir: Path) -> list[Path]:
@@ -158,6 +165,9 @@ def publish_report(root: Path, data_dir: Path, out_dir: Path, formats: Sequence[
         write_figures(data, staging / "figures")
         shutil.rmtree(cached, ignore_errors=True)
         staging.rename(cached)
+        for stale in cached.parent.iterdir():  # keep only the results of the current inputs
+            if stale != cached:
+                shutil.rmtree(stale, ignore_errors=True)
     ard = json.loads((cached / "ard.json").read_text(encoding="utf-8"))
     ard["metadata"]["stamp"] = stamp_for_ard(stamp)
     outputs["ard"] = out_dir / "ard.json"

@@ -221,7 +221,8 @@ def git_info(project_dir: Path) -> dict[str, Any]:
             "describe": f"{short}+modified" if dirty else short, "source": "git"}
 
 
-def _dist_version(dist: str) -> str:
+def dist_version(dist: str) -> str:
+    """The installed version of distribution ``dist`` (\"not installed\" when absent)."""
     try:
         return _md.version(dist)
     except _md.PackageNotFoundError:
@@ -256,9 +257,9 @@ def package_versions() -> dict[str, str]:
     """Versions of Python and the key packages (pandoc: the binary's version)."""
     versions = {"python": platform.python_version()}
     for label, dist in PACKAGES.items():
-        version = _dist_version(dist)
+        version = dist_version(dist)
         if version == NOT_INSTALLED and label == "pypandoc":
-            version = _dist_version("pypandoc")
+            version = dist_version("pypandoc")
         versions[label] = version
     versions["pandoc"] = pandoc_version()
     return versions
@@ -312,8 +313,10 @@ def write_stamp(stamp: dict[str, Any], path: Path) -> Path:
     """Write ``stamp`` as JSON (sorted keys) to ``path``; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(stamp, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-                    encoding="utf-8")
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_text(json.dumps(stamp, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                       encoding="utf-8")
+    os.replace(partial, path)  # never a half-written stamp
     return path
 
 

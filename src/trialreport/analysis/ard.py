@@ -15,7 +15,6 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import pandas as pd
 
 from trialreport.data import TrialData, load_trial
 from trialreport.study import Study
+from trialreport.versioning import sha256_file
 
 __all__ = [
     "ANALYSES",
@@ -330,14 +330,6 @@ class ARD:
 # --------------------------------------------------------------------------------------
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _sha256_frame(frame: pd.DataFrame) -> str:
     """Content hash of an in-memory frame (row hashes and column names)."""
     h = hashlib.sha256()
@@ -347,13 +339,9 @@ def _sha256_frame(frame: pd.DataFrame) -> str:
 
 
 def _package_versions() -> dict[str, str]:
-    found = {}
-    for name in _PACKAGES:
-        try:
-            found[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+    from trialreport.versioning import dist_version
+
+    return {name: dist_version(name) for name in _PACKAGES}
 
 
 def _display_path(path: Path) -> str:
@@ -368,7 +356,7 @@ def _display_path(path: Path) -> str:
 
 def _study_checksum(study: Study) -> str:
     if study.path is not None and Path(study.path).is_file():
-        return _sha256_file(Path(study.path))
+        return sha256_file(Path(study.path))
     canonical = json.dumps(study.raw, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -380,7 +368,7 @@ def ard_metadata(data: TrialData) -> dict[str, Any]:
     for role in sorted(data.frames):
         path = data.files.get(role)
         if path is not None and Path(path).is_file():
-            inputs[role] = {"file": Path(path).name, "sha256": _sha256_file(Path(path))}
+            inputs[role] = {"file": Path(path).name, "sha256": sha256_file(Path(path))}
         else:
             inputs[role] = {"file": "", "sha256": _sha256_frame(data.frames[role]),
                             "hashed": "in-memory frame"}

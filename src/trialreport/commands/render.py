@@ -80,6 +80,7 @@ def run_render(args: argparse.Namespace) -> int:
             print("trialreport render: the data break the specification; nothing was "
                   "rendered.", file=sys.stderr)
             return 1
+        shutil.rmtree(marker.parent, ignore_errors=True)  # one marker: the current inputs
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text("ok\n", encoding="utf-8")
         print(f"validated {data} ({sum(len(df) for df in report.datasets.values())} records)")
@@ -88,14 +89,12 @@ def run_render(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix=".render-", dir=output.parent) as tmp:
         stage = Path(tmp) / "stage"
         stage.mkdir()
+        from trialreport.render.result import RenderError
+
         try:
             publish_report(root, data, stage, formats=args.format, engine=args.engine,
                            refresh=args.refresh, key=key)
-        except Exception as exc:  # report any failure; nothing is moved into place
-            from trialreport.render import RenderError
-
-            if not isinstance(exc, RenderError):
-                raise
+        except RenderError as exc:  # nothing is moved into place
             print(f"trialreport render failed; {output} is unchanged.\n{exc}", file=sys.stderr)
             return 1
         moved = _move_into_place(stage, output)

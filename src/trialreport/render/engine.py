@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from trialreport.versioning import pandoc_version
+
 from . import pandoc as pandoc_mod
 from .assemble import ChapterAssembler, write_metadata
 from .cache import RenderCache, fingerprint_paths, hash_text
@@ -182,7 +184,7 @@ def _output_key(fmt: str, build: Path, project: BookProject, opts: Mapping[str, 
     extra = [json.dumps(dict(opts), sort_keys=True, default=str)]
     if opts.get("reference-doc"):
         extra.append(fingerprint_paths([Path(str(opts["reference-doc"]))]))
-    versions = pandoc_mod.pandoc_version() + typst_version()
+    versions = pandoc_version() + typst_version()
     settings = [project.running_header, project.output_stem, str(project.toc_depth)]
     return hash_text(fmt, inputs, renderer, versions, *settings, *extra)
 

@@ -25,11 +25,6 @@ def pandoc_path() -> str:
 
 
 @cache
-def pandoc_version() -> str:
-    out = subprocess.run([pandoc_path(), "--version"], capture_output=True, text=True, check=True)
-    return out.stdout.splitlines()[0]
-
-
 def resource_dir() -> Path:
     """Folder with the Lua filter, typst template, reference.docx and CSS."""
     return Path(__file__).resolve().parents[1] / "resources" / "render"

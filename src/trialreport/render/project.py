@@ -143,7 +143,7 @@ def load_project(project_dir: Path) -> BookProject:
     stem = book.get("output-file") or custom.get("output-stem") or _slug(title) or "book"
     stem = re.sub(r"\.(html|docx|pdf|typ)$", "", str(stem))
     execute = dict(config.get("execute") or {})
-    version = custom.get("version") or _project_version(root)
+    version = _project_version(root) or custom.get("version")
     if version and custom.get("version-in-filename", True) and str(version) not in stem:
         stem = f"{stem}-v{version}"
     running = custom.get("running-header") or title

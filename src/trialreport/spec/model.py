@@ -179,8 +179,16 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def load_dataset_spec(path: Path) -> DatasetSpec:
-    """Load one ``<dataset>.yml`` file."""
-    raw = _read_yaml(path)
+    """Load one ``<dataset>.yml`` file (a missing or malformed entry is named)."""
+    try:
+        return _dataset_spec(path, _read_yaml(path))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, SpecificationError):
+            raise
+        raise SpecificationError(f"{path}: missing or malformed entry: {exc!r}") from None
+
+
+def _dataset_spec(path: Path, raw: dict[str, Any]) -> DatasetSpec:
     where = str(path)
     windows = None
     if raw.get("windows"):
@@ -221,12 +229,21 @@ def load_specification(folder: Path) -> Specification:
     cross: list[CrossRule] = []
     rules_path = folder / "rules.yml"
     if rules_path.exists():
-        for r in _read_yaml(rules_path).get("rules", []):
-            cross.append(CrossRule(
-                id=r["id"], description=r["description"], type=r["type"],
-                dataset=r["dataset"].upper(), columns=tuple(r.get("columns", [])),
-                reference=r.get("reference", "").upper() or None,
-                optional=bool(r.get("optional", False)), where=r.get("where"),
-                join=_join(r.get("join")), check=r.get("check"), column=r.get("column"),
-                count_of=(r.get("count_of") or "").upper() or None))
+        try:
+            cross = _cross_rules(_read_yaml(rules_path))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, SpecificationError):
+                raise
+            raise SpecificationError(
+                f"{rules_path}: missing or malformed entry: {exc!r}") from None
     return Specification(datasets=datasets, cross_rules=tuple(cross), folder=folder)
+
+
+def _cross_rules(raw: dict[str, Any]) -> list[CrossRule]:
+    return [CrossRule(
+        id=r["id"], description=r["description"], type=r["type"],
+        dataset=r["dataset"].upper(), columns=tuple(r.get("columns", [])),
+        reference=r.get("reference", "").upper() or None,
+        optional=bool(r.get("optional", False)), where=r.get("where"),
+        join=_join(r.get("join")), check=r.get("check"), column=r.get("column"),
+        count_of=(r.get("count_of") or "").upper() or None) for r in raw.get("rules", [])]

@@ -34,13 +34,9 @@ def entry_for_bytes(path: str, content: bytes) -> ManifestEntry:
 
 def entry_for_file(path: str, file: Path) -> ManifestEntry:
     """The manifest entry of the file ``file`` stored at ``path`` (streamed)."""
-    digest = hashlib.sha256()
-    size = 0
-    with Path(file).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-    return ManifestEntry(path, size, digest.hexdigest())
+    from trialreport.versioning import sha256_file
+
+    return ManifestEntry(path, Path(file).stat().st_size, sha256_file(Path(file)))
 
 
 def format_manifest(entries: list[ManifestEntry]) -> str:

@@ -57,9 +57,9 @@ def validate_folder(data_dir: Path, spec: Specification | Path) -> ValidationRep
     return report
 
 
-def load_validated(data_dir: Path, spec_dir: Path) -> ValidationReport:
+def load_validated(data_dir: Path, spec: Specification | Path) -> ValidationReport:
     """Validate and return the report; raise :class:`DataValidationError` on any error."""
-    report = validate_folder(data_dir, spec_dir)
+    report = validate_folder(data_dir, spec)
     if not report.ok:
         raise DataValidationError(report)
     return report
