@@ -438,3 +438,23 @@ def test_style_is_local() -> None:
     before = dict(mpl.rcParams)
     plot_km([KMCurve.from_durations("A", np.array([1.0, 2.0]), np.array([True, False]))])
     assert dict(mpl.rcParams) == before
+
+
+def test_every_figure_of_another_trial_builds_from_its_definition() -> None:
+    """A three-arm trial with other names (a 'flare' endpoint in weeks) gets its numbered
+    figures from its own study definition, without code changes."""
+    from trialreport.data import trial_from_frames
+    from trialreport.demodata.synthetic import make_synthetic_trial, study_outputs
+    from trialreport.figures import build_figure
+    from trialreport.study import Study
+
+    raw, frames = make_synthetic_trial(300, 3000, arms=3, seed=5)
+    study = Study(raw={**raw, "outputs": study_outputs(3)})
+    data = trial_from_frames(study, frames)
+    names = [spec.name for spec in study.figures()]
+    assert names == ["consort", "km_flare"]
+    consort = build_figure(data, "consort")
+    assert "Randomised (n=300)" in _all_text(consort)
+    km = build_figure(data, "km_flare")
+    assert len([line for line in km.axes[0].get_lines() if line.get_label() in
+                study.arm_labels.values()]) == 3

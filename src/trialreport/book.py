@@ -98,15 +98,13 @@ class Book:
         return f"{spec.title} ({spec.kind.capitalize()} {spec.id})"
 
     def figure(self, name: str, dpi: int = 200) -> Any:
-        """Figure ``name`` (``consort``, ``km_relapse``, ``swimmer``) as a PNG image."""
+        """Figure ``name`` of the study definition (``consort``, ...) as a PNG image."""
         import matplotlib.pyplot as plt
         from IPython.display import Image
 
-        from trialreport.figures import consort_figure, km_figure, swimmer_figure
+        from trialreport.figures import build_figure
 
-        makers = {"consort": consort_figure, "km_relapse": km_figure,
-                  "swimmer": swimmer_figure}
-        fig = makers[name](self.data)
+        fig = build_figure(self.data, name)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
         plt.close(fig)

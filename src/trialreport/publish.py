@@ -115,17 +115,13 @@ def write_figures(data: Any, out_dir: Path) -> list[Path]:
     """Save every numbered figure as SVG, PNG and PDF (``fig-14.1.1-consort.svg`` ...)."""
     import matplotlib.pyplot as plt
 
-    from trialreport.figures import consort_figure, km_figure, save_figure, swimmer_figure
+    from trialreport.figures import build_figure, save_figure
 
-    makers = {"consort": consort_figure, "km_relapse": km_figure, "swimmer": swimmer_figure}
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for name, maker in makers.items():
-        if name not in data.study.outputs:
-            continue
-        spec = data.study.output(name)
-        fig = maker(data)
-        written += list(save_figure(fig, out_dir / f"fig-{spec.id}-{name}").values())
+    for spec in data.study.figures():
+        fig = build_figure(data, spec.name)
+        written += list(save_figure(fig, out_dir / f"fig-{spec.id}-{spec.name}").values())
         plt.close(fig)
     return written
 

@@ -47,6 +47,8 @@ class OutputSpec:
     population: str | None = None
     footnotes: tuple[str, ...] = ()
     kind: str = "table"
+    type: str = ""  # figures: consort | km | swimmer
+    param: str | None = None  # km: the time-to-event parameter (default: the first)
 
     @property
     def caption(self) -> str:
@@ -139,8 +141,17 @@ class Study:
                 found[o["name"]] = OutputSpec(
                     id=str(o["id"]), name=o["name"], title=o["title"],
                     population=o.get("population"), footnotes=tuple(o.get("footnotes", [])),
-                    kind=kind[:-1])
+                    kind=kind[:-1], type=str(o.get("type", "")), param=o.get("param"))
         return found
+
+    @property
+    def arm_labels(self) -> dict[str, str]:
+        """Arm code -> display label, in display order."""
+        return {a.code: a.label for a in self.arms}
+
+    def figures(self) -> list[OutputSpec]:
+        """The numbered figures, in definition order."""
+        return [o for o in self.outputs.values() if o.kind == "figure"]
 
     def output(self, name: str) -> OutputSpec:
         """The table or figure called ``name``."""

@@ -314,8 +314,9 @@ def study_outputs(k: int = 3) -> dict[str, Any]:
              "footnotes": ["Study day is counted from the first dose (day 1)."]},
         ],
         "figures": [
-            {"id": "14.1.1", "name": "consort", "title": "CONSORT 2010 flow diagram"},
-            {"id": "14.2.1", "name": "km_relapse",
+            {"id": "14.1.1", "name": "consort", "type": "consort",
+             "title": "CONSORT 2010 flow diagram"},
+            {"id": "14.2.1", "name": "km_flare", "type": "km",
              "title": "Kaplan-Meier estimate of time to first flare, by arm"},
         ],
         "source_datasets": {

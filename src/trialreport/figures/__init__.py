@@ -43,12 +43,14 @@ __all__ = [
     "save_figure",
     "style_context",
     "swimmer_figure",
+    "FIGURE_TYPES",
+    "build_figure",
 ]
 
 
 def arm_labels(study: Study) -> dict[str, str]:
     """Arm code -> display label, in the study's display order."""
-    return {a.code: a.label for a in study.arms}
+    return study.arm_labels
 
 
 def consort_figure(data: TrialData) -> Figure:
@@ -99,3 +101,18 @@ def swimmer_figure(data: TrialData) -> Figure:
     months = sd.horizon_months if sd.horizon_months == sd.horizon_months else 12.0
     return plot_swimmer(sd, arm_labels(data.study), months=float(months),
                         related_values=(str(related),))
+
+
+#: Figure makers by the ``type`` of an ``outputs.figures`` entry of the study definition.
+FIGURE_TYPES = {"consort": consort_figure, "km": km_figure, "swimmer": swimmer_figure}
+
+
+def build_figure(data: TrialData, name: str) -> Figure:
+    """The numbered figure ``name`` of the study definition (by its ``type`` and ``param``)."""
+    spec = data.study.output(name)
+    try:
+        maker = FIGURE_TYPES[spec.type]
+    except KeyError:
+        raise ValueError(f"figure {name!r}: type must be one of {sorted(FIGURE_TYPES)}, "
+                         f"not {spec.type!r}") from None
+    return maker(data, spec.param) if spec.type == "km" else maker(data)
