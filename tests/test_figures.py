@@ -322,7 +322,7 @@ def test_km_step_values() -> None:
 def test_swimmer_one_lane_per_treated_patient(trial: TrialData,
                                               labels: dict[str, str]) -> None:
     lanes = _lanes_from_data(trial)
-    fig = plot_swimmer(lanes, labels)
+    fig = plot_swimmer(lanes, labels, course_label="Alemtuzumab course")
     _check_readable(fig)
     treated = trial.adsl[trial.adsl["SAFFL"] == "Y"]
     assert swimmer_lanes(fig) == len(treated) == 23
@@ -458,3 +458,17 @@ def test_every_figure_of_another_trial_builds_from_its_definition() -> None:
     km = build_figure(data, "km_flare")
     assert len([line for line in km.axes[0].get_lines() if line.get_label() in
                 study.arm_labels.values()]) == 3
+
+
+def test_swimmer_takes_response_levels_and_course_label_from_the_definition(
+        trial: TrialData) -> None:
+    from trialreport.figures import build_figure
+
+    legend = [t.get_text() for t in build_figure(trial, "swimmer").legends[0].get_texts()]
+    settings = trial.study.section("swimmer")
+    assert settings["exposure"]["label"] in legend
+    assert all(label in legend for label in settings["response"]["levels"].values())
+    other = plot_swimmer(_lanes_from_data(trial), responses={"CR": "Complete remission",
+                                                             "PR": "Partial remission"})
+    texts = [t.get_text() for t in other.legends[0].get_texts()]
+    assert "Complete remission" in texts and "Complete response" not in texts

@@ -99,8 +99,12 @@ def swimmer_figure(data: TrialData) -> Figure:
     related = ((data.study.section("safety") or {}).get("related") or {}).get("value",
                                                                               "RELATED")
     months = sd.horizon_months if sd.horizon_months == sd.horizon_months else 12.0
+    settings = data.study.section("swimmer") or {}
+    levels = (settings.get("response") or {}).get("levels")
+    course = (settings.get("exposure") or {}).get("label", "Treatment course")
     return plot_swimmer(sd, arm_labels(data.study), months=float(months),
-                        related_values=(str(related),))
+                        related_values=(str(related),), responses=levels,
+                        course_label=str(course))
 
 
 #: Figure makers by the ``type`` of an ``outputs.figures`` entry of the study definition.

@@ -49,9 +49,11 @@ from trialreport.figures.style import (
     style_context,
 )
 
-RESPONSES = ("COMPLETE", "PARTIAL", "NONE")
+#: Default response levels, best first (a study definition may give its own:
+#: ``swimmer.response.levels``, code -> label).
 RESPONSE_LABELS = {"COMPLETE": "Complete response", "PARTIAL": "Partial response",
                    "NONE": "No response"}
+RESPONSES = tuple(RESPONSE_LABELS)
 
 
 @dataclass(frozen=True)
@@ -67,17 +69,29 @@ class Lane:
     relapses: tuple[float, ...] = ()
     saes: tuple[tuple[float, bool], ...] = ()
 
-    @property
-    def best_response(self) -> str | None:
-        """Best response over the visits (COMPLETE > PARTIAL > NONE), ``None`` if none."""
+    def best_response(self, order: Sequence[str] = RESPONSES) -> str | None:
+        """Best response over the visits (first in ``order``), ``None`` if none."""
         seen = {str(r).upper() for _, r in self.responses}
-        return next((r for r in RESPONSES if r in seen), None)
+        return next((r for r in order if r.upper() in seen), None)
 
 
-def _sort_key(lane: Lane) -> tuple[int, float, str]:
-    best = lane.best_response
-    rank = RESPONSES.index(best) if best else len(RESPONSES)
+def _sort_key(lane: Lane, order: Sequence[str] = RESPONSES) -> tuple[int, float, str]:
+    best = lane.best_response(order)
+    rank = list(order).index(best) if best else len(order)
     return rank, -lane.end, lane.subject
+
+
+def response_marker(position: int, count: int) -> dict[str, Any]:
+    """Marker of the response level at ``position`` of ``count`` (best first): the best
+    filled, the worst hollow, the ones between half-filled (squares and diamonds beyond)."""
+    shapes = ("o", "s", "D", "p")
+    common = dict(markersize=5.0, markeredgecolor=INK, markeredgewidth=0.8)
+    if position == 0:
+        return dict(marker="o", markerfacecolor=INK, **common)
+    if position == count - 1:
+        return dict(marker="o", markerfacecolor="white", **common)
+    return dict(marker=shapes[(position - 1) % len(shapes)], fillstyle="left",
+                markerfacecolor=INK, markerfacecoloralt="white", **common)
 
 
 def _lanes_from_events(frame: pd.DataFrame) -> list[Lane]:
@@ -164,12 +178,6 @@ _RELAPSE = OKABE_ITO["vermillion"]
 _SAE = OKABE_ITO["reddish_purple"]
 MARKERS: dict[str, dict[str, Any]] = {
     "course": dict(marker="v", markersize=4.6, color=INK, markeredgewidth=0.0),
-    "COMPLETE": dict(marker="o", markersize=5.0, markerfacecolor=INK, markeredgecolor=INK,
-                     markeredgewidth=0.8),
-    "PARTIAL": dict(marker="o", markersize=5.0, fillstyle="left", markerfacecolor=INK,
-                    markerfacecoloralt="white", markeredgecolor=INK, markeredgewidth=0.8),
-    "NONE": dict(marker="o", markersize=5.0, markerfacecolor="white", markeredgecolor=INK,
-                 markeredgewidth=0.8),
     "relapse": dict(marker="*", markersize=8.5, markerfacecolor=_RELAPSE,
                     markeredgecolor=INK, markeredgewidth=0.4),
     "sae_related": dict(marker="^", markersize=4.6, markerfacecolor=_SAE,
@@ -180,10 +188,6 @@ MARKERS: dict[str, dict[str, Any]] = {
     "discontinued": dict(marker="|", markersize=9.0, color=INK, markeredgewidth=2.0),
 }
 LEGEND_LABELS = {
-    "course": "Alemtuzumab course",
-    "COMPLETE": RESPONSE_LABELS["COMPLETE"],
-    "PARTIAL": RESPONSE_LABELS["PARTIAL"],
-    "NONE": RESPONSE_LABELS["NONE"],
     "relapse": "Relapse onset",
     "sae_related": "SAE, related",
     "sae_unrelated": "SAE, not related",
@@ -210,18 +214,24 @@ def short_ids(subjects: Sequence[str]) -> list[str]:
     return [s[cut:] or s for s in subjects]
 
 
-def _mark(ax: Any, xs: Sequence[float], y: float, kind: str, gid: str) -> None:
+def _mark(ax: Any, xs: Sequence[float], y: float, kind: str, gid: str,
+          style: Mapping[str, Any] | None = None) -> None:
     if len(xs):
         ax.plot(list(xs), [y] * len(xs), linestyle="none", zorder=4, gid=gid,
-                **MARKERS[kind])
+                **(style if style is not None else MARKERS[kind]))
 
 
 def plot_swimmer(lanes: Any, arm_labels: Mapping[str, str] | None = None, *,
                  months: float = 12.0, title: str | None = None,
                  xlabel: str = "Months since first dose", width: float = A4_WIDTH_IN,
-                 related_values: Sequence[str] = ("RELATED", "Y")) -> Figure:
+                 related_values: Sequence[str] = ("RELATED", "Y"),
+                 responses: Mapping[str, str] | None = None,
+                 course_label: str = "Treatment course") -> Figure:
     """Swimmer plot, one lane per patient, grouped by arm (in ``arm_labels`` order) and
-    sorted within arm by best response (complete, partial, none) then longer follow-up.
+    sorted within arm by best response then longer follow-up.
+
+    ``responses``: response levels (code -> label), best first (default
+    :data:`RESPONSE_LABELS`); ``course_label`` names the course markers in the legend.
 
     ``lanes``: see :func:`as_lanes`; ``months``: the scheduled follow-up (x axis at least this
     long). The height grows with the number of patients (:data:`LANE_PITCH_IN` per lane).
@@ -230,7 +240,11 @@ def plot_swimmer(lanes: Any, arm_labels: Mapping[str, str] | None = None, *,
     if not items:
         raise ValueError("a swimmer plot needs at least one lane")
     arms = ordered_arms([lane.arm for lane in items], arm_labels)
-    groups = {a: sorted((lane for lane in items if lane.arm == a), key=_sort_key) for a in arms}
+    levels = dict(responses or RESPONSE_LABELS)
+    order = [str(code).upper() for code in levels]
+    styles = {code: response_marker(i, len(order)) for i, code in enumerate(order)}
+    groups = {a: sorted((lane for lane in items if lane.arm == a),
+                        key=lambda lane: _sort_key(lane, order)) for a in arms}
 
     # Rows from the top: one header row per arm, then its lanes.
     rows: list[tuple[float, Lane]] = []
@@ -263,9 +277,9 @@ def plot_swimmer(lanes: Any, arm_labels: Mapping[str, str] | None = None, *,
             ax.barh(y0, lane.end, height=BAR_HEIGHT, left=0.0, color=lighten(colour, 0.55),
                     edgecolor=colour, linewidth=0.6, zorder=2, gid=f"swimmer-lane-{j + 1}")
             _mark(ax, lane.courses, y0 - OFFSET, "course", f"swimmer-course-{j + 1}")
-            for r in RESPONSES:
+            for r in order:
                 _mark(ax, [t for t, v in lane.responses if str(v).upper() == r], y0, r,
-                      f"swimmer-{r.lower()}-{j + 1}")
+                      f"swimmer-{r.lower()}-{j + 1}", styles[r])
             _mark(ax, lane.relapses, y0, "relapse", f"swimmer-relapse-{j + 1}")
             _mark(ax, [t for t, rel in lane.saes if rel], y0 + OFFSET, "sae_related",
                   f"swimmer-sae-related-{j + 1}")
@@ -294,6 +308,10 @@ def plot_swimmer(lanes: Any, arm_labels: Mapping[str, str] | None = None, *,
         handles = [Patch(facecolor=lighten(arm_colour(i), 0.55), edgecolor=arm_colour(i),
                          linewidth=0.6, label=arm_label(arm_labels, a))
                    for i, a in enumerate(arms)]
+        handles.append(Line2D([], [], linestyle="none", label=course_label,
+                              **MARKERS["course"]))
+        handles += [Line2D([], [], linestyle="none", label=str(label), **styles[str(c).upper()])
+                    for c, label in levels.items()]
         handles += [Line2D([], [], linestyle="none", label=LEGEND_LABELS[k], **MARKERS[k])
                     for k in LEGEND_LABELS]
         fig.legend(handles=handles, loc="outside lower center", ncols=4, handletextpad=0.4,
