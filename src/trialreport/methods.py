@@ -60,13 +60,14 @@ def statistical_methods_markdown(study: Study, ard: ARD) -> str:
                    if m]
         if methods:
             lines.append(f"- **{title}:** " + "; ".join(_esc(m) for m in methods) + ".")
-    lines.append(f"- Confidence intervals are two-sided at the {conf} level; tests are two-sided "
-                 "and, in this small dose-comparison trial, descriptive (no adjustment for "
-                 "multiplicity).")
-    lines.append("- Patients without an assessment at a visit are counted as non-responders "
-                 "for binary endpoints.")
+    lines.append(f"- Confidence intervals are two-sided at the {conf} level; tests are "
+                 "two-sided.")
+    lines += [f"- {_esc(note)}" for note in (study.section("endpoints") or {}).get("notes", [])]
     lines.append("- Rounding: half away from zero on the decimal value, as SAS `ROUND` does; "
-                 "percentages to whole numbers; p-values below 0.001 are shown as <0.001.")
+                 "percentages of patients to whole numbers, confidence limits of percentages "
+                 "and differences in percentage points to one decimal in tables (whole numbers "
+                 "in the text); p-values to three "
+                 "decimals, below 0.001 shown as <0.001.")
     safety = study.section("safety") or {}
     if safety:
         lines.append(f"- **Safety:** adverse events in the "
