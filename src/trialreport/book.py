@@ -163,10 +163,21 @@ class Book:
         return Markdown(history_markdown(read_history(self.root / "CHANGELOG.md")))
 
     def synthetic_choices(self) -> Markdown:
-        """The reconstruction choices of the synthetic data, as a numbered list."""
-        from trialreport.demodata import CHOICES
+        """The reconstruction choices recorded beside synthetic data (``reconstruction.yml`` in
+        the data folder), as a numbered list."""
+        import html
 
-        return Markdown("\n".join(f"{i}. {c}" for i, c in enumerate(CHOICES, 1)) + "\n")
+        import yaml
+
+        from trialreport.demodata import RECONSTRUCTION_FILE
+
+        path = self.data_dir / RECONSTRUCTION_FILE
+        if not path.is_file():
+            return Markdown(f"The data folder records no reconstruction (no "
+                            f"`{RECONSTRUCTION_FILE}`).\n")
+        choices = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("choices", [])
+        return Markdown("\n".join(f"{i}. {html.escape(str(c), quote=False)}"
+                                  for i, c in enumerate(choices, 1)) + "\n")
 
 
 @lru_cache(maxsize=4)
