@@ -228,9 +228,11 @@ class Numbers:
 
     # -- time to event ---------------------------------------------------------------------------
     def _tte_unit(self, param: str) -> str:
+        from trialreport.analysis.time_to_event import display_unit
+
         for spec in self.study.section("time_to_event") or []:
             if param in (str(spec.get("id")), str(spec.get("paramcd"))):
-                return str(spec.get("display_unit", spec.get("time_unit", "")))
+                return display_unit(spec)
         return ""
 
     def median_time(self, param: str, arm: str | None = None, decimals: int = 1) -> str:

@@ -14,6 +14,7 @@ which the estimate is at most 0.5; its CI limits are where the pointwise CI limi
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -50,11 +51,33 @@ def tte_param(data: TrialData, param: str) -> dict[str, Any]:
     raise KeyError(f"no time-to-event endpoint {param!r} in the study definition")
 
 
+_EVENT_FROM_LABEL = re.compile(
+    r"\btime to (?:the )?(?:first )?([a-z][a-z -]*?)\b(?: among| in| by| from| after|,|$)",
+    re.IGNORECASE)
+
+
+def time_unit(spec: Mapping[str, Any]) -> str:
+    """Unit of the stored times (``time_unit``, default days)."""
+    return str(spec.get("time_unit", "days")).lower()
+
+
+def display_unit(spec: Mapping[str, Any]) -> str:
+    """Unit times are shown in (``display_unit``, default the stored unit)."""
+    return str(spec.get("display_unit", time_unit(spec))).lower()
+
+
+def event_name(spec: Mapping[str, Any]) -> str:
+    """The event's name: ``event_label``, else parsed from "Time to first relapse ..."
+    ("relapse"); "" when neither gives one."""
+    if spec.get("event_label"):
+        return str(spec["event_label"])
+    match = _EVENT_FROM_LABEL.search(str(spec.get("label", "")))
+    return match.group(1).strip().lower() if match else ""
+
+
 def _unit_factor(spec: Mapping[str, Any]) -> float:
     """Divide stored times by this to get display units."""
-    unit = str(spec.get("time_unit", "days")).lower()
-    display = str(spec.get("display_unit", unit)).lower()
-    return DAYS_PER_UNIT[display] / DAYS_PER_UNIT[unit]
+    return DAYS_PER_UNIT[display_unit(spec)] / DAYS_PER_UNIT[time_unit(spec)]
 
 
 def tte_frame(data: TrialData, spec: Mapping[str, Any] | str) -> pd.DataFrame:

@@ -9,7 +9,6 @@ PNG and PDF deterministically. Chapters call the one-liners :func:`consort_figur
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from trialreport.figures.consort import ConsortArm, ConsortCounts, as_consort_counts, plot_consort
@@ -60,13 +59,6 @@ def consort_figure(data: TrialData) -> Figure:
     return plot_consort(consort_flow(data), arm_labels(data.study))
 
 
-def _event_name(label: str) -> str | None:
-    """"Time to first relapse among ..." -> "relapse"."""
-    m = re.match(r"\s*time to (?:first )?(.+?)(?:\s+(?:among|in|by|from|after)\b|,|$)",
-                 label, flags=re.IGNORECASE)
-    return m.group(1).strip() if m else None
-
-
 def km_figure(data: TrialData, param: str | None = None, *, ci: bool = True) -> Figure:
     """Kaplan-Meier figure of a time-to-event endpoint by arm (the first one by default).
 
@@ -74,14 +66,14 @@ def km_figure(data: TrialData, param: str | None = None, *, ci: bool = True) -> 
     "Time (<display unit>)" and "Proportion free of <event>" from a "Time to first <event> ..."
     label.
     """
-    from trialreport.analysis.time_to_event import km_curves, tte_param
+    from trialreport.analysis.time_to_event import display_unit, event_name, km_curves, tte_param
 
     specs = data.study.section("time_to_event") or []
     if not specs:
         raise ValueError("the study definition has no time_to_event: endpoints")
     spec: dict[str, Any] = tte_param(data, param) if param else dict(specs[0])
-    unit = str(spec.get("display_unit", spec.get("time_unit", "months")))
-    event = _event_name(str(spec.get("label", "")))
+    unit = display_unit(spec)
+    event = event_name(spec)
     ylabel = spec.get("ylabel") or (f"Proportion free of {event}" if event
                                     else "Proportion without event")
     curves = km_curves(data, str(spec.get("id", spec.get("paramcd"))))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 from great_tables import GT
 
 from trialreport import formatting as F
+from trialreport.analysis.time_to_event import display_unit, event_name
 from trialreport.study import Study
 from trialreport.tables._layout import (
     COMPARISON,
@@ -30,18 +30,6 @@ __all__ = ["tte_table"]
 PROGRAM = "trialreport.tables.tte_table"
 #: Decimals of medians (display unit) and of landmark percentages.
 DECIMALS = 1
-_EVENT_FROM_LABEL = re.compile(
-    r"\btime to (?:the )?(?:first )?([a-z][a-z -]*?)\b(?: among| in| by|$)", re.IGNORECASE)
-
-
-def _event_word(entry: dict[str, Any]) -> str:
-    """The event's name for row labels: ``event_label`` or parsed from "Time to first relapse"."""
-    if entry.get("event_label"):
-        return str(entry["event_label"])
-    match = _EVENT_FROM_LABEL.search(str(entry.get("label", "")))
-    return match.group(1).strip().lower() if match else ""
-
-
 def _estimate_ci(est: Any, lo: float, hi: float, scale: int = 1) -> str:
     """``"9.3 (6.1, NE)"``; NaN components are "not estimable"."""
     value = scaled(est, scale) if scale != 1 else est
@@ -73,8 +61,8 @@ def tte_rows(look: Lookup, study: Study, groups: dict[str, str]) -> list[Row]:
     rows: list[Row] = []
     for entry in _parameters(study, look):
         var = str(entry["id"])
-        unit = str(entry.get("display_unit", entry.get("time_unit", "")))
-        event = _event_word(entry)
+        unit = display_unit(entry)
+        event = event_name(entry)
         ci = study.conf_label(entry)
         rows.append(Row(str(entry.get("label", var)), bold=True))
         rows.append(Row("Patients analysed, n",
