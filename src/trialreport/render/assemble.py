@@ -137,19 +137,9 @@ class ChapterAssembler:
         return next(self._inline, "??")
 
     def _shortcode(self, m: re.Match[str]) -> str:
-        name, arg = m.group(1), m.group(2).strip().strip("\"'")
-        if name == "pagebreak":
+        if m.group(1) == "pagebreak":
             return "\n\n::: {.tr-pagebreak}\n:::\n\n"
-        if name == "meta":
-            value = self.doc.front_matter.get(arg)
-            value = value if value is not None else self.project.meta_lookup(arg)
-            return "" if value is None else str(value)
-        if name == "var":
-            node: Any = self.project.variables
-            for key in arg.split("."):
-                node = node.get(key) if isinstance(node, dict) else None
-            return "?var:" + arg if node is None else str(node)
-        return m.group(0)
+        return shortcode_value(m, self.project, self.doc.front_matter)
 
     # -- cells ---------------------------------------------------------------------------
     def _cell(self, cell: CodeCell) -> str:
@@ -233,21 +223,29 @@ def _attr(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def resolve_metadata_shortcodes(text: str, project: BookProject) -> str:
-    """Resolve ``{{< var x >}}`` / ``{{< meta x >}}`` in title-page metadata, as Quarto does."""
+def shortcode_value(m: re.Match[str], project: BookProject,
+                    front_matter: dict[str, Any] | None = None) -> str:
+    """The text of a ``{{< meta key >}}`` / ``{{< var key >}}`` shortcode (others unchanged).
 
-    def sub(m: re.Match[str]) -> str:
-        name, arg = m.group(1), m.group(2).strip().strip("\"'")
-        node: Any = project.variables if name == "var" else None
-        if name == "meta":
-            return str(project.meta_lookup(arg) or "")
-        if name != "var":
-            return m.group(0)
+    ``meta`` looks in the chapter's front matter, then the book's metadata; ``var`` in
+    ``_variables.yml`` (dotted keys), giving ``?var:key`` when absent, as Quarto does.
+    """
+    name, arg = m.group(1), m.group(2).strip().strip("\"'")
+    if name == "meta":
+        value = (front_matter or {}).get(arg)
+        value = value if value is not None else project.meta_lookup(arg)
+        return "" if value is None else str(value)
+    if name == "var":
+        node: Any = project.variables
         for key in arg.split("."):
             node = node.get(key) if isinstance(node, dict) else None
         return "?var:" + arg if node is None else str(node)
+    return m.group(0)
 
-    return _SHORTCODE.sub(sub, text)
+
+def resolve_metadata_shortcodes(text: str, project: BookProject) -> str:
+    """Resolve ``{{< var x >}}`` / ``{{< meta x >}}`` in title-page metadata, as Quarto does."""
+    return _SHORTCODE.sub(lambda m: shortcode_value(m, project), text)
 
 
 def book_metadata(project: BookProject) -> dict[str, Any]:

@@ -12,13 +12,10 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import nbformat
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+if TYPE_CHECKING:  # Jupyter is imported only when a chapter actually runs
+    import nbformat
 
 from .qmd import CodeCell, MarkdownBlock, QmdDocument, find_inline
 
@@ -121,6 +118,8 @@ def build_notebook(doc: QmdDocument) -> nbformat.NotebookNode:
     Inline expressions are placed right after the code cell that precedes them, so they
     are evaluated at their position in the document, as Quarto does.
     """
+    import nbformat
+
     nb = nbformat.v4.new_notebook()
     nb.cells.append(_cell(SETUP_CODE, kind="setup"))
     inline_index = 0
@@ -151,6 +150,8 @@ def _figsize(options: Mapping[str, Any]) -> tuple[float, float] | None:
 
 
 def _cell(source: str, **meta: Any) -> nbformat.NotebookNode:
+    import nbformat
+
     cell = nbformat.v4.new_code_cell(source)
     cell.metadata["trialreport"] = meta
     return cell
@@ -188,6 +189,11 @@ async def execute_chapter(
     timeout: int | None = None,
 ) -> ExecutionResult:
     """Run ``doc`` in a fresh kernel; raise :class:`ChapterExecutionError` on a cell error."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
     nb = build_notebook(doc)
     ksm = KernelSpecManager(kernel_dirs=[str(kernel_dirs)])
     km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=ksm)
