@@ -36,6 +36,7 @@ from trialreport.versioning import (
     data_checksums,
     find_stamp,
     render_timestamp,
+    report_stem,
     report_version,
     study_id,
     version_conflicts,
@@ -78,9 +79,9 @@ class BundleResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def report_outputs(project_dir: Path) -> list[str]:
-    """The rendered outputs the supplement ships (paths relative to the project)."""
-    stem = f"{study_id(project_dir)}-CSR-v{report_version(project_dir)}"
+def report_outputs(stem: str) -> list[str]:
+    """The rendered outputs the supplement ships (paths relative to the project) for the
+    report file stem ``stem`` (:func:`trialreport.versioning.report_stem`)."""
     return [f"{REPORT_DIR}/{stem}.{fmt}" for fmt in REPORT_FORMATS] + [f"{REPORT_DIR}/{ARD_NAME}"]
 
 
@@ -261,7 +262,8 @@ def build_supplement(project_dir: Path, output_dir: Path | None = None,
     if conflicts:
         raise BundleError("; ".join(conflicts) + "; make them agree and run `make report`")
     study = study_id(project_dir)
-    outputs = report_outputs(project_dir)
+    stem = report_stem(project_dir)
+    outputs = report_outputs(stem)
     missing = [o for o in outputs if not (project_dir / o).is_file()]
     if missing:
         raise BundleError("rendered outputs missing: " + ", ".join(missing)
@@ -301,7 +303,9 @@ def build_supplement(project_dir: Path, output_dir: Path | None = None,
         timestamp = render_timestamp()
     else:
         timestamp = "unknown"
-    stamp = version_stamp(project_dir, data_dir, spec_dir=spec_dir, timestamp=timestamp)
+    engine = ((render_stamp or {}).get("engine") or {}).get("name")
+    stamp = version_stamp(project_dir, data_dir, spec_dir=spec_dir, timestamp=timestamp,
+                          engine=engine)
     if stamp["git"].get("dirty"):
         warnings.append(f"the working tree has uncommitted changes; the supplement records "
                         f"commit {stamp['git']['describe']}")
@@ -309,7 +313,7 @@ def build_supplement(project_dir: Path, output_dir: Path | None = None,
              "identifying_columns_included": identifiers if include_identifiers else {}}
 
     info = _study_info(project_dir)
-    zip_name = f"{study}-CSR-v{version}-supplement.zip"
+    zip_name = f"{stem}-supplement.zip"
     if info.get("synthetic", False):
         data_note = ("**The data are a synthetic reconstruction.** The individual patient data "
                      f"of {study} are not public; the records in `data/` describe invented "
