@@ -75,10 +75,9 @@ class Book:
 
     def endpoint(self, endpoint_id: str, field: str = "label") -> str:
         """A field (``label``, ``definition``) of a binary endpoint of the study definition."""
-        for e in (self.study.section("endpoints") or {}).get("binary", []):
-            if e["id"] == endpoint_id:
-                return str(e.get(field, ""))
-        raise KeyError(f"no endpoint {endpoint_id!r} in the study definition")
+        from trialreport.analysis.efficacy import endpoint
+
+        return str(endpoint(self.data, endpoint_id).get(field, ""))
 
     # -- outputs --------------------------------------------------------------------------
     def table(self, name: str, title: bool = False) -> Any:

@@ -24,12 +24,12 @@ from trialreport.analysis.ard import (
 from trialreport.analysis.populations import ARM, arm_codes, as_text, population_adsl
 from trialreport.data import TrialData
 from trialreport.stats.comparisons import compare_categorical, compare_continuous
-from trialreport.stats.continuous import describe, describe_by
+from trialreport.stats.continuous import STAT_NAMES, describe, describe_by
 
 __all__ = ["CONTINUOUS_STATS", "as_text", "baseline_ard", "categorical_rows", "continuous_rows",
            "exposure_ard", "summarise_variables", "variable_levels"]
 
-CONTINUOUS_STATS = ("n", "nmiss", "mean", "sd", "median", "q1", "q3", "min", "max")
+CONTINUOUS_STATS = STAT_NAMES  # the statistics describe() returns, in the same order
 CATEGORICAL_STATS = ("n", "N", "pct")
 
 

@@ -269,7 +269,7 @@ def sae_listing(data: TrialData) -> pd.DataFrame:
     sae = ae.loc[ae["serious"].to_numpy()].copy()
     sae["_order"] = sae["arm"].cat.codes
     sae = sae.sort_values(["_order", "subject", "start_day", "pt"], kind="mergesort")
-    labels = {a.code: a.label for a in study.arms}
+    labels = study.arm_labels
     columns = [
         sae["subject"].to_numpy(),
         sae["arm"].astype(object).map(labels).to_numpy(dtype=object),

@@ -115,7 +115,7 @@ def swimmer_data(data: TrialData) -> SwimmerData | None:
         "status": (status.fillna("").to_numpy(dtype=object) if status is not None
                    else np.full(len(pop), "", dtype=object)),
     })
-    lanes["arm_label"] = lanes["arm"].map({a.code: a.label for a in study.arms})
+    lanes["arm_label"] = lanes["arm"].map(study.arm_labels)
     lanes["end_month"] = lanes["end_day"].astype(float) / DAYS_PER_MONTH
 
     parts = []

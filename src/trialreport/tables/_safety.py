@@ -211,7 +211,7 @@ def sae_listing_table(listing: pd.DataFrame, study: Study, ard: Any = None,
     spec = study.output(name)
     population = spec.population or (study.section("safety", {}) or {}).get("population")
     ns = big_n(ard, population) if ard is not None else {}
-    arm_labels = {a.code: a.label for a in study.arms}
+    arm_labels = study.arm_labels
     frame = listing.reset_index(drop=True)
     if frame.shape[1] == 0:
         frame = pd.DataFrame({"USUBJID": pd.Series(dtype=object)})
