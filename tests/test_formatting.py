@@ -211,3 +211,13 @@ def test_fmt_median_iqr_and_min_max():
     assert fmt_min_max(18, 85, 0) == "18, 85"
     assert fmt_min_max(-2.5, 2.5, 0) == "-3, 3"
     assert fmt_min_max(NAN, 3.0, 0) == "NE, 3"
+
+
+def test_fmt_number_scale_is_exact_on_ties():
+    # 0.285 * 100 is 28.499999999999996 in binary floating point; scaled in decimal it is
+    # the tie 28.5, which rounds half away from zero to 29
+    assert 0.285 * 100 < 28.5
+    assert fmt_number(0.285, 0, scale=100) == "29"
+    assert fmt_number(0.4265, 1, scale=100) == "42.7"
+    assert fmt_number(-0.025, 0, scale=100) == "-3"
+    assert fmt_number(float("nan"), 1, na="NE", scale=100) == "NE"

@@ -120,17 +120,19 @@ def round_half_away(x: float, ndigits: int = 0) -> float:
     return float(_quantize(_to_decimal(x), int(ndigits)))
 
 
-def fmt_number(x, decimals: int, na: str = "") -> str:
+def fmt_number(x, decimals: int, na: str = "", scale: float = 1) -> str:
     """Format one number with ``decimals`` decimals using :func:`round_half_away`.
 
     Missing (NaN/None) gives ``na`` (default ``""``); pass ``na="NE"`` for a value
-    that is not estimable. ``-0.04`` with 1 decimal gives ``"0.0"``.
+    that is not estimable. ``-0.04`` with 1 decimal gives ``"0.0"``. ``scale`` multiplies
+    first, exactly in decimal (``scale=100`` shows a proportion as a percentage, and a tie on
+    the displayed value stays a tie).
     """
     if _is_missing(x):
         return na
     if isinstance(x, float) and math.isinf(x):
         return NE
-    return _text(_to_decimal(x), int(decimals))
+    return _text(_scaled(x, scale), int(decimals))
 
 
 def _pct_text(n: int, N: int, decimals: int) -> str:

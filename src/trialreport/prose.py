@@ -20,7 +20,6 @@ are returned as ``int``, composite phrases as ``str``; a value that is not estim
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from typing import Any
 
 from trialreport import formatting as F
@@ -34,9 +33,7 @@ SAFETY_ANALYSES = ("ae_overview", "sae_soc_pt", "ae_soc_pt")
 
 def _pct_number(x: float, decimals: int) -> str:
     """A 0-1 proportion as a percentage number, scaled exactly in decimal."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return F.NE
-    return F.fmt_number(Decimal(repr(float(x))) * 100, decimals, na=F.NE)
+    return F.fmt_number(x, decimals, na=F.NE, scale=100)
 
 
 def _pct_sign(x: float, decimals: int) -> str:

@@ -21,7 +21,6 @@ from trialreport.tables._layout import (
     n_over_n_text,
     pvalue_text,
     resolve_output,
-    scaled,
 )
 
 __all__ = ["efficacy_table"]
@@ -44,7 +43,7 @@ def _difference(look: Lookup, var: str) -> str:
     est = look.get(COMPARISON, var, "estimate")
     if math.isnan(est):
         return ""
-    return f"{F.fmt_number(scaled(est), CI_DECIMALS, na=F.NE)} {_pct_ci(look, COMPARISON, var)}"
+    return f"{F.fmt_number(est, CI_DECIMALS, na=F.NE, scale=100)} {_pct_ci(look, COMPARISON, var)}"
 
 
 def _endpoints(study: Study, look: Lookup) -> list[dict[str, Any]]:

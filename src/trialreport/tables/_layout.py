@@ -25,7 +25,6 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -46,7 +45,6 @@ __all__ = [
     "n_over_n_text",
     "n_pct_text",
     "pvalue_text",
-    "scaled",
     "csr_table",
     "data_cut",
     "group_columns",
@@ -212,14 +210,6 @@ def n_over_n_text(n: float, big: float) -> str:
 def pvalue_text(p: float) -> str:
     """``"0.193"`` / ``"<0.001"``; ``""`` when there is no test."""
     return "" if _missing(p) else F.fmt_pvalue(p)
-
-
-def scaled(x: float, factor: int = 100) -> Decimal | float:
-    """``x * factor`` computed exactly in decimal (a proportion as a percentage), so a tie on
-    the displayed value stays a tie for :func:`trialreport.formatting.fmt_number`."""
-    if _missing(x) or math.isinf(x):
-        return math.nan
-    return Decimal(repr(float(x))) * factor
 
 
 # --------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from trialreport.tables._layout import (
     n_over_n_text,
     pvalue_text,
     resolve_output,
-    scaled,
 )
 
 __all__ = ["tte_table"]
@@ -30,10 +29,12 @@ __all__ = ["tte_table"]
 PROGRAM = "trialreport.tables.tte_table"
 #: Decimals of medians (display unit) and of landmark percentages.
 DECIMALS = 1
+
+
 def _estimate_ci(est: Any, lo: float, hi: float, scale: int = 1) -> str:
     """``"9.3 (6.1, NE)"``; NaN components are "not estimable"."""
-    value = scaled(est, scale) if scale != 1 else est
-    return f"{F.fmt_number(value, DECIMALS, na=F.NE)} {F.fmt_ci(lo, hi, DECIMALS, scale=scale)}"
+    estimate = F.fmt_number(est, DECIMALS, na=F.NE, scale=scale)
+    return f"{estimate} {F.fmt_ci(lo, hi, DECIMALS, scale=scale)}"
 
 
 def _landmarks(look: Lookup, var: str) -> list[str]:
