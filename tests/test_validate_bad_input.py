@@ -220,3 +220,14 @@ def test_malformed_specification_is_a_usage_error(data_copy, tmp_path, capsys) -
     assert main(["validate", "--data", str(data_copy), "--spec", str(spec)]) == 2
     err = capsys.readouterr().err
     assert "adsl.yml" in err and "dataset" in err
+
+
+def test_rows_are_counted_as_lines_of_the_file_despite_blank_lines(data_copy, tmp_path,
+                                                                  capsys) -> None:
+    edit_csv(data_copy / "adsl.csv", 5, "AGE", "forty")
+    path = data_copy / "adsl.csv"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    path.write_text("\n".join(lines[:2] + [""] + lines[2:]), encoding="utf-8")  # blank line 3
+    code, _, report = run(data_copy, tmp_path, capsys)
+    assert code == 1
+    assert violation(report, rule="type", variable="AGE")["row"] == 6  # line 5 moved to 6

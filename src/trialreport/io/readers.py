@@ -89,9 +89,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise _first_bad_utf8(data, path) from None
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            na_values=[""], skipinitialspace=False)
+                            na_values=[""], skipinitialspace=False, skip_blank_lines=False)
     except pd.errors.ParserError as exc:
         raise DataReadError(str(path), f"not a well-formed CSV file: {exc}") from None
+    # Blank lines are dropped after reading, so the index still counts every line of the file
+    # and row numbers in messages stay those a person sees.
+    frame = frame[frame.notna().any(axis=1)]
     return frame.astype(object).where(frame.notna(), None)
 
 
