@@ -1,28 +1,30 @@
-"""One-line calls for the report's chapters.
+"""One-line calls for a report's chapters.
 
 Every chapter starts with::
 
-    from trialreport.book import book
-    b = book()          # validated data, ARD, study definition, prose numbers (cached)
-    n = b.n             # numbers for prose: `{python} n.response("RESP6")`
+    import trialreport as tr
+    b = tr.open_book()      # study definition, validated data, ARD, prose numbers (cached)
+    n = b.n                 # numbers for prose: `{python} n.response("RESP6")`
 
-and then shows outputs with ``b.table("efficacy")`` / ``b.figure("consort")``. Chapters hold no
-analysis logic: everything here only looks things up or formats them.
+and then shows outputs with ``b.table("baseline")`` / ``b.figure("consort")`` (names from
+``outputs:`` in the study definition). Chapters hold no analysis logic: everything here only
+looks things up or formats them.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-from trialreport.analysis.ard import ARD, build_ard
+from trialreport.ard import ARD, build_ard
 from trialreport.data import TrialData, load_trial
 from trialreport.paths import data_dir, project_root, spec_dir, study_file
 from trialreport.prose import Numbers
 from trialreport.study import Study, load_study
+
+__all__ = ["Book", "Markdown", "book", "open_book"]
 
 
 class Markdown(str):
@@ -40,15 +42,16 @@ class Book:
     root: Path
     data_dir: Path
     spec_dir: Path
+    study_path: Path | None = None
 
     @cached_property
     def study(self) -> Study:
-        """The study definition."""
-        return load_study(study_file(self.root))
+        """The study definition (validated; see docs/study.md)."""
+        return load_study(self.study_path or study_file(self.root))
 
     @cached_property
     def data(self) -> TrialData:
-        """The validated trial data."""
+        """The validated trial data (the study definition checked against them)."""
         return load_trial(self.data_dir, self.spec_dir, self.study)
 
     @cached_property
@@ -69,45 +72,54 @@ class Book:
         return Numbers(self.ard, self.study)
 
     @property
-    def info(self) -> dict[str, Any]:
-        """The ``study:`` block of the study definition (title, registration, reference)."""
+    def info(self) -> Any:
+        """The ``study:`` block (facts with their sources)."""
         return self.study.info
+
+    def fact(self, name: str, default: str = "") -> str:
+        """The text of fact ``study.<name>`` (``default`` when the definition has none)."""
+        fact = self.study.fact(name)
+        return fact.text if fact is not None else default
 
     def endpoint(self, endpoint_id: str, field: str = "label") -> str:
         """A field (``label``, ``definition``) of a binary endpoint of the study definition."""
-        from trialreport.analysis.efficacy import endpoint
+        return str(getattr(self.study.endpoint(endpoint_id), field) or "")
 
-        return str(endpoint(self.data, endpoint_id).get(field, ""))
+    # -- outputs ----------------------------------------------------------------------------
+    def output(self, name: str, title: bool = False) -> Any:
+        """Output ``name`` of the study definition: a table or listing (great_tables) for
+        display, or a figure image."""
+        spec = self.study.output(name)
+        return self.figure(name) if spec.kind == "figure" else self.table(name, title)
 
-    # -- outputs --------------------------------------------------------------------------
     def table(self, name: str, title: bool = False) -> Any:
-        """Table ``name`` of the study definition (``baseline``, ``efficacy``, ...).
+        """Table or listing ``name`` of the study definition.
 
         In the book the chapter's caption carries the numbered title ("Table 5.1: ...
         (Table 14.2.1)"), so by default the table's own header keeps only the population line;
         ``title=True`` keeps the standalone ICH title ("Table 14.2.1 ...") as well.
         """
-        from trialreport.tables import CsrTable, build
+        from trialreport.tables import CsrTable, build_output
 
-        return CsrTable(name, build(name, self.ard, self.study, data=self.data, title=title))
+        return CsrTable(name, build_output(self.study, name, self.ard, self.data, title=title))
+
+    def figure(self, name: str) -> Any:
+        """Figure ``name`` of the study definition, for display (PNG and SVG)."""
+        import matplotlib.pyplot as plt
+
+        from trialreport.figures.save import display_figure
+        from trialreport.tables import build_output
+
+        fig = build_output(self.study, name, self.ard, self.data)
+        try:
+            return display_figure(fig)
+        finally:
+            plt.close(fig)
 
     def caption(self, name: str) -> str:
         """The in-book caption of output ``name``: "<title> (Table 14.2.1)"."""
         spec = self.study.output(name)
-        return f"{spec.title} ({spec.kind.capitalize()} {spec.id})"
-
-    def figure(self, name: str, dpi: int = 200) -> Any:
-        """Figure ``name`` of the study definition (``consort``, ...) as a PNG image."""
-        import matplotlib.pyplot as plt
-        from IPython.display import Image
-
-        from trialreport.figures import build_figure
-
-        fig = build_figure(self.data, name)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-        plt.close(fig)
-        return Image(data=buffer.getvalue(), format="png")
+        return f"{spec.title} ({spec.label})"
 
     def title(self, name: str) -> str:
         """"Table 14.2.1 Response ..." for output ``name`` (for captions and prose)."""
@@ -118,8 +130,27 @@ class Book:
         return self.study.output(name).id
 
     # -- text blocks ----------------------------------------------------------------------
+    def title_page(self) -> Markdown:
+        """The ICH E3 title page items as a table: facts from the study definition, dates from
+        the data, report version and date, tool version."""
+        from trialreport.methods import title_page_markdown
+
+        return Markdown(title_page_markdown(self))
+
+    def synopsis_facts(self) -> Markdown:
+        """Sourced facts of the synopsis (design, objectives, treatment, ...) as a table."""
+        from trialreport.methods import synopsis_facts_markdown
+
+        return Markdown(synopsis_facts_markdown(self.study))
+
+    def abbreviations(self) -> Markdown:
+        """The list of abbreviations: every abbreviation the report's tables define."""
+        from trialreport.methods import abbreviations_markdown
+
+        return Markdown(abbreviations_markdown(self))
+
     def design(self) -> Markdown:
-        """Arms, dosing, populations and endpoints, written from the study definition."""
+        """Arms, populations and endpoints, written from the study definition."""
         from trialreport.methods import design_markdown
 
         return Markdown(design_markdown(self.study))
@@ -129,6 +160,12 @@ class Book:
         from trialreport.methods import statistical_methods_markdown
 
         return Markdown(statistical_methods_markdown(self.study, self.ard))
+
+    def sources(self) -> Markdown:
+        """The sources of the facts the report states, and which facts come from each."""
+        from trialreport.methods import sources_markdown
+
+        return Markdown(sources_markdown(self.study))
 
     def specification(self) -> Markdown:
         """The data specification as readable tables (appendix)."""
@@ -149,42 +186,35 @@ class Book:
 
         return Markdown(reproducibility_markdown(self.stamp))
 
-    def data_checksums(self) -> Markdown:
-        """One line per input data file with its SHA-256 (title page), from the stamp."""
-        from trialreport.methods import checksum_table
-
-        return Markdown(checksum_table(self.stamp["data"], prefix=""))
-
     def history(self) -> Markdown:
-        """The document history table from CHANGELOG.md."""
+        """The document history table from the study's CHANGELOG.md."""
         from trialreport.history import history_markdown, read_history
 
         return Markdown(history_markdown(read_history(self.root / "CHANGELOG.md")))
 
-    def synthetic_choices(self) -> Markdown:
-        """The reconstruction choices recorded beside synthetic data (``reconstruction.yml`` in
-        the data folder), as a numbered list."""
-        import html
+    def reconstruction_choices(self) -> Markdown:
+        """Every reconstruction choice: the facts the definition marks as reconstruction and
+        the choices recorded beside synthetic data (``reconstruction.yml``), numbered."""
+        from trialreport.methods import reconstruction_markdown
 
-        import yaml
+        return Markdown(reconstruction_markdown(self.study, self.data_dir))
 
-        from trialreport.demodata import RECONSTRUCTION_FILE
-
-        path = self.data_dir / RECONSTRUCTION_FILE
-        if not path.is_file():
-            return Markdown(f"The data folder records no reconstruction (no "
-                            f"`{RECONSTRUCTION_FILE}`).\n")
-        choices = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("choices", [])
-        return Markdown("\n".join(f"{i}. {html.escape(str(c), quote=False)}"
-                                  for i, c in enumerate(choices, 1)) + "\n")
+    synthetic_choices = reconstruction_choices
 
 
 @lru_cache(maxsize=4)
-def _book(root: str, data: str, spec: str) -> Book:
-    return Book(root=Path(root), data_dir=Path(data), spec_dir=Path(spec))
+def _book(root: str, data: str, spec: str, study: str) -> Book:
+    return Book(root=Path(root), data_dir=Path(data), spec_dir=Path(spec),
+                study_path=Path(study))
+
+
+def open_book(project: str | Path | None = None) -> Book:
+    """The book of the study project ``project`` (default: the one around the current folder,
+    or ``$TRIALREPORT_PROJECT``); cached, so every cell of a chapter shares one."""
+    root = Path(project).resolve() if project is not None else project_root()
+    return _book(str(root), str(data_dir(root)), str(spec_dir(root)), str(study_file(root)))
 
 
 def book() -> Book:
-    """The report's book context for the current project and data folder (cached)."""
-    root = project_root()
-    return _book(str(root), str(data_dir(root)), str(spec_dir(root)))
+    """The report's book context for the current project (same as :func:`open_book`)."""
+    return open_book()

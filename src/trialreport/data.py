@@ -1,4 +1,11 @@
-"""Load a trial's validated datasets once, by role (adsl, adae, ...), for the analyses."""
+"""Load a trial's validated datasets once, by role (adsl, adae, ...), for the analyses.
+
+A dataset's *role* is the name the study definition uses for it (``safety.dataset: adae``);
+``datasets:`` in the definition maps a role to a file stem when they differ, otherwise the role
+is the file stem. Before anything is analysed, the study definition is checked against the data
+(:func:`trialreport.study.check_against_data`): every arm, flag, variable and code it names must
+exist.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from trialreport.paths import data_dir as default_data_dir
-from trialreport.paths import spec_dir as default_spec_dir
-from trialreport.paths import study_file as default_study_file
 from trialreport.spec.model import load_specification
-from trialreport.study import Study, load_study
+from trialreport.study import Study, check_against_data, dataset_roles, load_study
 from trialreport.validation import ValidationReport, load_validated
+
+__all__ = ["TrialData", "load_trial", "trial_from_frames"]
 
 
 @dataclass
@@ -26,7 +32,11 @@ class TrialData:
     validation: ValidationReport | None = None
 
     def __getitem__(self, role: str) -> pd.DataFrame:
-        return self.frames[role]
+        try:
+            return self.frames[role]
+        except KeyError:
+            raise KeyError(f"no dataset {role!r} in {self.data_dir} (datasets: "
+                           f"{', '.join(sorted(self.frames))})") from None
 
     def __contains__(self, role: str) -> bool:
         return role in self.frames
@@ -34,32 +44,45 @@ class TrialData:
     @property
     def adsl(self) -> pd.DataFrame:
         """The subject-level dataset."""
-        return self.frames["adsl"]
+        return self["adsl"]
 
 
-def load_trial(data_dir: Path | None = None, spec_dir: Path | None = None,
-               study: Study | Path | None = None) -> TrialData:
-    """Validate ``data_dir`` against ``spec_dir`` and return the typed datasets by role.
+def load_trial(data_dir: Path, spec_dir: Path, study: Study | Path) -> TrialData:
+    """Validate ``data_dir`` against ``spec_dir``, check the study definition against the data
+    and return the typed datasets by role.
 
-    Raises :class:`trialreport.validation.DataValidationError` when any rule is broken.
+    Raises :class:`trialreport.validation.DataValidationError` when the data break the
+    specification and :class:`trialreport.study.StudyDefinitionError` when the definition names
+    something the data do not have.
     """
-    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-    spec_dir = Path(spec_dir) if spec_dir is not None else default_spec_dir()
+    data_dir, spec_dir = Path(data_dir), Path(spec_dir)
     if not isinstance(study, Study):
-        study = load_study(Path(study) if study is not None else default_study_file())
+        study = load_study(Path(study))
     spec = load_specification(spec_dir)
     report = load_validated(data_dir, spec)
-    by_stem = {ds.file: name for name, ds in spec.datasets.items()}
-    frames, files = {}, {}
-    for role, stem in study.raw.get("datasets", {}).items():
+    by_stem = {ds.file.lower(): name for name, ds in spec.datasets.items()}
+    roles = {name.lower(): name for name in report.datasets}  # every dataset by its own name
+    for role in dataset_roles(study):
+        stem = study.dataset_stem(role).lower()
         name = by_stem.get(stem, stem.upper())
         if name in report.datasets:
-            frames[role] = report.datasets[name]
-            files[role] = report.files[name]
+            roles[role] = name
+    frames = {role: report.datasets[name] for role, name in roles.items()}
+    files = {role: report.files[name] for role, name in roles.items() if name in report.files}
+    codelists = {}
+    for role, name in roles.items():
+        for var in spec.datasets[name].variables:
+            if var.codelist:
+                codelists[(role, var.name)] = list(var.codelist)
+    check_against_data(study, frames, files, codelists)
     return TrialData(study=study, frames=frames, data_dir=data_dir, files=files,
                      validation=report)
 
 
-def trial_from_frames(study: Study, frames: dict[str, pd.DataFrame]) -> TrialData:
-    """Wrap already-typed frames (e.g. a synthetic trial built in tests) without validation."""
+def trial_from_frames(study: Study, frames: dict[str, pd.DataFrame], check: bool = True
+                      ) -> TrialData:
+    """Wrap already-typed frames (e.g. a synthetic trial built in tests) without validation;
+    the study definition is still checked against them unless ``check`` is false."""
+    if check:
+        check_against_data(study, frames)
     return TrialData(study=study, frames=dict(frames), data_dir=Path("."))

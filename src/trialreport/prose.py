@@ -3,18 +3,20 @@
 In a chapter::
 
     ```{python}
-    from trialreport.book import book
-    n = book().n          # a Numbers over the report's ARD
+    import trialreport as tr
+    n = tr.open_book().n          # a Numbers over the report's ARD
     ```
 
     Of `{python} n.big_n("FAS")` treated patients, `{python} n.response("RESP6")` responded at
     month 6 (`{python} n.response_ci("RESP6")`); median age was `{python} n.median_range("AGE")`.
 
 Every value comes from the ARD (never recomputed here) and every rounding from
-:mod:`trialreport.formatting`, so the text cannot disagree with the tables. Arms may be given by
-code (``"Alemtuzumab 60 mg"``) or label (``"60 mg"``); ``None`` means the total column. Counts
-are returned as ``int``, composite phrases as ``str``; a value that is not estimable is "NE" (or
-"not reached" for a median time).
+:mod:`trialreport.formatting`, so the text cannot disagree with the tables. A result is found
+by the output types that compute it (an endpoint in the ``binary_endpoints`` outputs, a baseline
+variable in the ``baseline`` outputs, ...); give ``output=`` when two outputs hold it with
+different values. Arms may be given by code or label; ``None`` means the total column. Counts
+are returned as ``int``, composite phrases as ``str``; a value that is not estimable is "NE"
+(or "not reached" for a median time).
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ import math
 from typing import Any
 
 from trialreport import formatting as F
-from trialreport.analysis.ard import ARD
+from trialreport.ard import ARD, POPULATION
 from trialreport.study import Study
 
 __all__ = ["Numbers"]
 
-SAFETY_ANALYSES = ("ae_overview", "sae_soc_pt", "ae_soc_pt")
+COMPARISON = "comparison"
 
 
 def _pct_number(x: float, decimals: int) -> str:
@@ -43,15 +45,7 @@ def _pct_sign(x: float, decimals: int) -> str:
 
 
 class Numbers:
-    """Formatted numbers from one ARD for one study.
-
-    Parameters
-    ----------
-    ard : ARD
-        The analysis results data.
-    study : Study
-        The study definition (labels, decimals, confidence level, time units).
-    """
+    """Formatted numbers from one ARD for one study."""
 
     def __init__(self, ard: ARD, study: Study):
         self.ard = ard
@@ -65,139 +59,187 @@ class Numbers:
         for a in self.study.arms:
             if arm in (a.code, a.label):
                 return a.code
-        if arm in (self.study.total_label, "comparison"):
+        if arm == self.study.total_label or arm == COMPARISON or " vs " in arm:
             return arm
-        raise KeyError(f"unknown arm {arm!r}; arms are {[a.label for a in self.study.arms]}")
+        raise KeyError(f"unknown arm {arm!r}; arms are {[a.display for a in self.study.arms]}")
+
+    def analysis(self, types: tuple[str, ...], variable: str, statistic: str,
+                 output: str | None = None, category: str = "") -> str:
+        """The output (ARD ``analysis``) of one of ``types`` that holds ``variable``."""
+        if output is not None:
+            return output
+        names = [a for a in self.ard.analyses_of(*types)
+                 if len(self.ard.select(a, variable, statistic, category=category))]
+        if not names:
+            raise KeyError(f"no output of type {'/'.join(types)} computes {variable!r} "
+                           f"({statistic}); add one under outputs: in the study definition")
+        return names[0]
 
     def value(self, analysis: str, variable: str, statistic: str, arm: str | None = None,
-              category: str = "", population: str | None = None) -> float:
+              category: str = "") -> float:
         """The raw (unrounded) ARD value of one key."""
-        return self.ard.get(analysis, variable, statistic, self.group(arm), str(category),
-                            population)
+        return self.ard.get(analysis, variable, statistic, self.group(arm), str(category))
 
     def count(self, analysis: str, variable: str, statistic: str = "n", arm: str | None = None,
-              category: str = "", population: str | None = None) -> int:
+              category: str = "") -> int:
         """A count from the ARD as ``int``."""
-        return int(self.value(analysis, variable, statistic, arm, category, population))
+        return int(self.value(analysis, variable, statistic, arm, category))
 
     def _conf(self) -> str:
         return self.study.conf_label()
 
-    def _population_of(self, analysis: str, variable: str) -> str:
-        pops = set(self.ard.select(analysis, variable)["population"])
-        if len(pops) != 1:
-            raise KeyError(f"{analysis}/{variable}: populations {sorted(pops)}")
-        return pops.pop()
+    def _first_comparison(self) -> str:
+        comps = self.study.comparisons
+        return self.study.comparison_group(comps[0]) if comps else COMPARISON
 
     # -- populations ------------------------------------------------------------------------
     def big_n(self, population: str, arm: str | None = None) -> int:
         """Subjects in a population (per arm, or in total)."""
-        return self.count("population", "N", "n", arm, population=population)
+        return int(self.ard.get(POPULATION, "N", "n", self.group(arm), "", population))
 
     def arm_label(self, arm: str) -> str:
         """Display label of an arm."""
         return self.study.arm_label(self.group(arm))
 
     # -- proportions ------------------------------------------------------------------------
-    def n_over_N_pct(self, analysis: str, variable: str, arm: str | None = None,
-                     category: str = "", decimals: int = 0) -> str:
-        """``"16/23 (70%)"`` for an efficacy endpoint, a baseline level (``category``), or an
-        AE row (patients over the population's N)."""
-        if analysis in SAFETY_ANALYSES:
-            pop = self._population_of(analysis, variable)
-            n = self.count(analysis, variable, "subjects", arm, category)
-            N = self.big_n(pop, arm)
-        else:
-            n = self.count(analysis, variable, "n", arm, category)
-            N = self.count(analysis, variable, "N", arm, category)
-        return F.fmt_n_over_N_pct(n, N, decimals)
+    def response(self, endpoint: str, arm: str | None = None, decimals: int = 0,
+                 output: str | None = None) -> str:
+        """Responders of a binary endpoint, ``"16/23 (70%)"``."""
+        a = self.analysis(("binary_endpoints",), endpoint, "n", output)
+        return F.fmt_n_over_N_pct(self.count(a, endpoint, "n", arm),
+                                  self.count(a, endpoint, "N", arm), decimals)
 
-    def pct(self, analysis: str, variable: str, arm: str | None = None, category: str = "",
-            decimals: int = 0) -> str:
-        """Just the percentage, ``"70%"`` (exact from the counts)."""
-        if analysis in SAFETY_ANALYSES:
-            n = self.count(analysis, variable, "subjects", arm, category)
-            N = self.big_n(self._population_of(analysis, variable), arm)
-        else:
-            n = self.count(analysis, variable, "n", arm, category)
-            N = self.count(analysis, variable, "N", arm, category)
-        text = F.fmt_pct(n, N, decimals)
+    def responders(self, endpoint: str, arm: str | None = None,
+                   output: str | None = None) -> int:
+        """Number of responders of a binary endpoint."""
+        a = self.analysis(("binary_endpoints",), endpoint, "n", output)
+        return self.count(a, endpoint, "n", arm)
+
+    def pct(self, endpoint: str, arm: str | None = None, decimals: int = 0,
+            output: str | None = None) -> str:
+        """Just the percentage of responders, ``"70%"`` (exact from the counts)."""
+        a = self.analysis(("binary_endpoints",), endpoint, "n", output)
+        text = F.fmt_pct(self.count(a, endpoint, "n", arm), self.count(a, endpoint, "N", arm),
+                         decimals)
         return f"{text}%" if text else F.NE
 
-    def response(self, endpoint: str, arm: str | None = None, decimals: int = 0) -> str:
-        """Responders of a binary endpoint, ``"16/23 (70%)"``."""
-        return self.n_over_N_pct("efficacy", endpoint, arm, decimals=decimals)
-
-    def response_ci(self, endpoint: str, arm: str | None = None, decimals: int = 0) -> str:
+    def response_ci(self, endpoint: str, arm: str | None = None, decimals: int = 0,
+                    output: str | None = None) -> str:
         """``"70% (95% CI 47% to 87%)"``: proportion with its confidence interval."""
-        est, lo, hi = (self.value("efficacy", endpoint, s, arm)
-                       for s in ("estimate", "lower", "upper"))
+        a = self.analysis(("binary_endpoints",), endpoint, "estimate", output)
+        est, lo, hi = (self.value(a, endpoint, s, arm) for s in ("estimate", "lower", "upper"))
         return (f"{_pct_sign(est, decimals)} ({self._conf()} {_pct_sign(lo, decimals)} to "
                 f"{_pct_sign(hi, decimals)})")
 
-    def difference(self, endpoint: str, decimals: int = 0) -> str:
+    def difference(self, endpoint: str, decimals: int = 0, comparison: str | None = None,
+                   output: str | None = None) -> str:
         """Treatment - reference in percentage points with CI,
-        ``"-6 percentage points (95% CI -39 to 29)"``."""
-        est, lo, hi = (self.value("efficacy", endpoint, s, "comparison")
-                       for s in ("estimate", "lower", "upper"))
+        ``"−6 percentage points (95% CI −39 to 29)"`` (the first comparison by default)."""
+        group = comparison or self._first_comparison()
+        a = self.analysis(("binary_endpoints",), endpoint, "estimate", output)
+        est, lo, hi = (self.value(a, endpoint, s, group) for s in ("estimate", "lower", "upper"))
         return (f"{_pct_number(est, decimals)} percentage points ({self._conf()} "
                 f"{_pct_number(lo, decimals)} to {_pct_number(hi, decimals)})")
 
-    def level(self, variable: str, level: Any, arm: str | None = None,
-              decimals: int = 0) -> str:
-        """A baseline category, ``"15/23 (65%)"`` (denominator: non-missing values)."""
-        return self.n_over_N_pct("baseline", variable, arm, str(level), decimals)
+    def p_response(self, endpoint: str, comparison: str | None = None,
+                   output: str | None = None) -> str:
+        """``"p = 0.673"`` for a binary endpoint's comparison."""
+        group = comparison or self._first_comparison()
+        a = self.analysis(("binary_endpoints",), endpoint, "pvalue", output)
+        return self._p(self.value(a, endpoint, "pvalue", group))
 
-    # -- p-values ---------------------------------------------------------------------------
-    def pvalue(self, analysis: str, variable: str, decimals: int = 3) -> str:
-        """The between-arm p-value as a number, ``"1.000"`` or ``"<0.001"``."""
-        return F.fmt_pvalue(self.value(analysis, variable, "pvalue", "comparison"), decimals)
+    # -- baseline ---------------------------------------------------------------------------
+    def _baseline(self, variable: str, statistic: str, output: str | None,
+                  category: str = "") -> str:
+        return self.analysis(("baseline", "exposure"), variable, statistic, output, category)
 
-    def p(self, analysis: str, variable: str, decimals: int = 3) -> str:
-        """``"p = 0.130"`` / ``"p < 0.001"`` for running text."""
-        text = self.pvalue(analysis, variable, decimals)
-        return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
+    def level(self, variable: str, level: Any, arm: str | None = None, decimals: int = 0,
+              output: str | None = None) -> str:
+        """A categorical level, ``"15/23 (65%)"`` (denominator: non-missing values)."""
+        cat = str(level)
+        a = self._baseline(variable, "n", output, cat)
+        return F.fmt_n_over_N_pct(self.count(a, variable, "n", arm, cat),
+                                  self.count(a, variable, "N", arm, cat), decimals)
 
-    # -- continuous baseline ------------------------------------------------------------------
-    def _decimals(self, variable: str) -> int:
-        for v in (self.study.section("baseline") or {}).get("variables", []):
-            if v.get("name") == variable:
-                return int(v.get("decimals", 1))
-        return 1
+    def _decimals(self, analysis: str, variable: str) -> int:
+        for section in (self.study.model.baseline, self.study.model.exposure):
+            for v in (section.variables if section else []):
+                if v.name == variable and v.decimals is not None:
+                    return v.decimals
+        precision = self.ard.get(analysis, variable, "precision")
+        return 0 if math.isnan(precision) else int(precision)
 
-    def _num(self, variable: str, statistic: str, arm: str | None,
-             decimals: int | None) -> str:
-        d = self._decimals(variable) if decimals is None else decimals
-        return F.fmt_number(self.value("baseline", variable, statistic, arm), d, na=F.NE)
+    def _num(self, analysis: str, variable: str, statistic: str, arm: str | None,
+             decimals: int) -> str:
+        return F.fmt_number(self.value(analysis, variable, statistic, arm), decimals, na=F.NE)
 
     def median_range(self, variable: str, arm: str | None = None,
-                     decimals: int | None = None) -> str:
-        """``"40 (range 28-44)"`` (decimals from the study definition)."""
-        med, lo, hi = (self._num(variable, s, arm, decimals) for s in ("median", "min", "max"))
-        return f"{med} (range {lo}-{hi})"
+                     decimals: int | None = None, output: str | None = None) -> str:
+        """``"40.0 (range 28 to 44)"``: median at the data's precision plus one, range at the
+        data's precision."""
+        a = self._baseline(variable, "median", output)
+        d = self._decimals(a, variable) if decimals is None else decimals
+        med = self._num(a, variable, "median", arm, d + (decimals is None))
+        lo, hi = (self._num(a, variable, s, arm, d) for s in ("min", "max"))
+        return f"{med} (range {lo} to {hi})"
 
     def median_iqr(self, variable: str, arm: str | None = None,
-                   decimals: int | None = None) -> str:
-        """``"61 (IQR 42-103)"``."""
-        med, q1, q3 = (self._num(variable, s, arm, decimals) for s in ("median", "q1", "q3"))
-        return f"{med} (IQR {q1}-{q3})"
+                   decimals: int | None = None, output: str | None = None) -> str:
+        """``"61.0 (IQR 42.0 to 103.0)"``."""
+        a = self._baseline(variable, "median", output)
+        d = (self._decimals(a, variable) + 1) if decimals is None else decimals
+        med, q1, q3 = (self._num(a, variable, s, arm, d) for s in ("median", "q1", "q3"))
+        return f"{med} (IQR {q1} to {q3})"
 
-    def mean_sd(self, variable: str, arm: str | None = None, decimals: int | None = None) -> str:
+    def mean_sd(self, variable: str, arm: str | None = None, decimals: int | None = None,
+                output: str | None = None) -> str:
         """``"38.5 (SD 4.75)"``: mean and standard deviation (SD one more decimal)."""
-        d = self._decimals(variable) if decimals is None else decimals
-        mean = self._num(variable, "mean", arm, d)
-        sd = self._num(variable, "sd", arm, d + 1)
-        return f"{mean} (SD {sd})"
+        a = self._baseline(variable, "mean", output)
+        d = (self._decimals(a, variable) + 1) if decimals is None else decimals
+        return f"{self._num(a, variable, 'mean', arm, d)} (SD " \
+               f"{self._num(a, variable, 'sd', arm, d + 1)})"
+
+    # -- p-values ---------------------------------------------------------------------------
+    @staticmethod
+    def _p(p: float) -> str:
+        text = F.fmt_pvalue(p)
+        return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+    def pvalue(self, analysis: str, variable: str, group: str | None = None) -> str:
+        """A p-value of an output's variable, ``"1.000"`` or ``"<0.001"`` (``group``: a
+        comparison, default the first)."""
+        g = group or (self._first_comparison()
+                      if len(self.ard.select(analysis, variable, "pvalue",
+                                             self._first_comparison())) else COMPARISON)
+        return F.fmt_pvalue(self.ard.get(analysis, variable, "pvalue", g))
+
+    def p(self, analysis: str, variable: str, group: str | None = None) -> str:
+        """``"p = 0.130"`` / ``"p < 0.001"`` for running text."""
+        text = self.pvalue(analysis, variable, group)
+        return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
 
     # -- safety -------------------------------------------------------------------------------
-    def ae_patients(self, variable: str = "ANY_AE", arm: str | None = None,
-                    decimals: int = 0) -> str:
-        """Patients with an event of an AE-overview row, ``"7/23 (30%)"``."""
-        return self.n_over_N_pct("ae_overview", variable, arm, decimals=decimals)
+    def _population_n(self, analysis: str, arm: str | None) -> int:
+        return int(self.ard.get(analysis, "", "N", self.group(arm)))
 
-    def ae_events(self, variable: str = "ANY_AE", arm: str | None = None) -> int:
+    def ae_patients(self, variable: str = "ANY_AE", arm: str | None = None,
+                    decimals: int = 0, output: str | None = None) -> str:
+        """Patients with an event of an AE-overview row, ``"7/23 (30%)"``."""
+        a = self.analysis(("ae_overview",), variable, "subjects", output)
+        return F.fmt_n_over_N_pct(self.count(a, variable, "subjects", arm),
+                                  self._population_n(a, arm), decimals)
+
+    def ae_patient_count(self, variable: str = "ANY_AE", arm: str | None = None,
+                         output: str | None = None) -> int:
+        """Number of patients with an event of an AE-overview row."""
+        a = self.analysis(("ae_overview",), variable, "subjects", output)
+        return self.count(a, variable, "subjects", arm)
+
+    def ae_events(self, variable: str = "ANY_AE", arm: str | None = None,
+                  output: str | None = None) -> int:
         """Events of an AE-overview row."""
-        return self.count("ae_overview", variable, "events", arm)
+        a = self.analysis(("ae_overview",), variable, "events", output)
+        return self.count(a, variable, "events", arm)
 
     def sae_events(self, arm: str | None = None) -> int:
         """Serious adverse events (events, not patients)."""
@@ -211,47 +253,75 @@ class Numbers:
         """Serious adverse events assessed as related."""
         return self.ae_events("RELATED_SAE", arm)
 
-    def soc_pt(self, soc: str, pt: str = "", arm: str | None = None, serious: bool = True,
+    def soc_pt(self, output: str, soc: str = "ANY", pt: str = "", arm: str | None = None,
                decimals: int = 0) -> str:
-        """Patients with events in a SOC (or one PT), ``"3/23 (13%)"``."""
-        analysis = "sae_soc_pt" if serious else "ae_soc_pt"
-        return self.n_over_N_pct(analysis, soc, arm, pt, decimals)
+        """Patients with events in a SOC (or one PT) of SOC/PT output ``output``,
+        ``"3/23 (13%)"``."""
+        return F.fmt_n_over_N_pct(self.count(output, soc, "subjects", arm, pt),
+                                  self._population_n(output, arm), decimals)
 
     # -- disposition ----------------------------------------------------------------------------
-    def consort(self, stage: str, reason: str = "", arm: str | None = None) -> int:
+    def consort(self, stage: str, reason: str = "", arm: str | None = None,
+                output: str | None = None) -> int:
         """A CONSORT count (``assessed``, ``randomised``, ``received``, ...; ``reason`` for the
         by-reason rows)."""
-        return self.count("consort", stage, "n", arm, reason)
+        a = self.analysis(("consort", "disposition"), stage, "n", output)
+        return self.count(a, stage, "n", arm, reason)
+
+    def reasons(self, stage: str, arm: str | None = None, output: str | None = None
+                ) -> dict[str, int]:
+        """Counts by reason of a CONSORT stage (``excluded``, ``discontinued``, ...), in the
+        ARD's order (most frequent first)."""
+        a = self.analysis(("consort", "disposition"), stage, "n", output)
+        rows = self.ard.select(a, stage, "n", self.group(arm))
+        return {str(c): int(v) for c, v in zip(rows["category"], rows["value"], strict=True)
+                if c}
 
     # -- time to event ---------------------------------------------------------------------------
-    def _tte_unit(self, param: str) -> str:
-        from trialreport.analysis.time_to_event import display_unit
+    def _tte(self, param: str, statistic: str, output: str | None, category: str = "") -> str:
+        return self.analysis(("time_to_event", "km"), self.study.tte(param).id, statistic,
+                             output, category)
 
-        for spec in self.study.section("time_to_event") or []:
-            if param in (str(spec.get("id")), str(spec.get("paramcd"))):
-                return display_unit(spec)
-        return ""
-
-    def median_time(self, param: str, arm: str | None = None, decimals: int = 1) -> str:
+    def median_time(self, param: str, arm: str | None = None, decimals: int = 1,
+                    output: str | None = None) -> str:
         """``"11.5 months (95% CI 9.9 to NE)"``; ``"not reached"`` when the median is NE."""
-        med, lo, hi = (self.value("tte", param, s, arm)
+        from trialreport.families.time_to_event import display_unit
+
+        spec = self.study.tte(param)
+        a = self._tte(param, "median", output)
+        med, lo, hi = (self.value(a, spec.id, s, arm)
                        for s in ("median", "median_lower", "median_upper"))
         if math.isnan(med):
             return "not reached"
         med_text, lo_text, hi_text = (F.fmt_number(x, decimals, na=F.NE) for x in (med, lo, hi))
-        unit = self._tte_unit(param)
-        med_text = f"{med_text} {unit}" if unit else med_text
-        return f"{med_text} ({self._conf()} {lo_text} to {hi_text})"
+        return f"{med_text} {display_unit(spec)} ({self._conf()} {lo_text} to {hi_text})"
 
     def survival_at(self, param: str, landmark: Any, arm: str | None = None,
-                    decimals: int = 0) -> str:
+                    decimals: int = 0, output: str | None = None) -> str:
         """Kaplan-Meier estimate at a landmark, ``"50% (95% CI 25% to 71%)"``."""
+        spec = self.study.tte(param)
         cat = str(landmark)
-        s, lo, hi = (self.value("tte", param, st, arm, cat)
+        a = self._tte(param, "surv", output, cat)
+        s, lo, hi = (self.value(a, spec.id, st, arm, cat)
                      for st in ("surv", "surv_lower", "surv_upper"))
         return (f"{_pct_sign(s, decimals)} ({self._conf()} {_pct_sign(lo, decimals)} to "
                 f"{_pct_sign(hi, decimals)})")
 
-    def events(self, param: str, arm: str | None = None) -> int:
+    def events(self, param: str, arm: str | None = None, output: str | None = None) -> int:
         """Events of a time-to-event endpoint."""
-        return self.count("tte", param, "events", arm)
+        spec = self.study.tte(param)
+        return self.count(self._tte(param, "events", output), spec.id, "events", arm)
+
+    def analysed(self, param: str, arm: str | None = None, output: str | None = None) -> int:
+        """Patients analysed for a time-to-event endpoint."""
+        spec = self.study.tte(param)
+        return self.count(self._tte(param, "n", output), spec.id, "n", arm)
+
+    def p_logrank(self, param: str, comparison: str | None = None,
+                  output: str | None = None) -> str:
+        """``"p = 0.42"``: the log-rank test of a time-to-event endpoint."""
+        spec = self.study.tte(param)
+        a = self._tte(param, "pvalue", output)
+        group = comparison or (self._first_comparison() if self.study.comparisons
+                               else COMPARISON)
+        return self._p(self.value(a, spec.id, "pvalue", group))

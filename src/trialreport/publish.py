@@ -111,16 +111,17 @@ def _resolved_engine(engine: str) -> str:
     return "quarto" if quarto_path() else "builtin"
 
 
-def write_figures(data: Any, out_dir: Path) -> list[Path]:
+def write_figures(data: Any, ard: Any, out_dir: Path) -> list[Path]:
     """Save every numbered figure as SVG, PNG and PDF (``fig-14.1.1-consort.svg`` ...)."""
     import matplotlib.pyplot as plt
 
-    from trialreport.figures import build_figure, save_figure
+    from trialreport.figures import save_figure
+    from trialreport.tables import build_output
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for spec in data.study.figures():
-        fig = build_figure(data, spec.name)
+        fig = build_output(data.study, spec.name, ard, data)
         written += list(save_figure(fig, out_dir / f"fig-{spec.id}-{spec.name}").values())
         plt.close(fig)
     return written
@@ -150,15 +151,17 @@ def publish_report(root: Path, data_dir: Path, out_dir: Path, formats: Sequence[
     outputs = dict(result.outputs)
     cached = results_cache(root, key or inputs_key(root, data_dir))
     if refresh or not (cached / "ard.json").is_file():
-        from trialreport.analysis.ard import build_ard
+        from trialreport.ard import build_ard
         from trialreport.data import load_trial
+        from trialreport.paths import study_file
 
-        data = load_trial(data_dir, root / "data_spec")
+        data = load_trial(data_dir, root / "data_spec", study_file(root))
         staging = cached.with_name(cached.name + ".tmp")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        build_ard(data).to_json(staging / "ard.json")
-        write_figures(data, staging / "figures")
+        ard = build_ard(data)
+        ard.to_json(staging / "ard.json")
+        write_figures(data, ard, staging / "figures")
         shutil.rmtree(cached, ignore_errors=True)
         staging.rename(cached)
         for stale in cached.parent.iterdir():  # keep only the results of the current inputs

@@ -1,6 +1,7 @@
 """The version stamp: which version, commit, data and software produced a report.
 
-The single source of truth for the report version is ``[project] version`` in ``pyproject.toml``.
+The report version is declared by the study (``report.version`` in ``data_spec/study.yml``);
+the tool's own version is the installed trialreport package's.
 A stamp records the version, the render time (UTC; ``SOURCE_DATE_EPOCH`` when set), the git
 commit (or, in an unpacked supplement without ``.git``, the commit recorded in the shipped
 ``VERSION_STAMP.json``), the SHA-256 of every input file, the versions of the key packages and
@@ -19,7 +20,6 @@ import os
 import platform
 import shutil
 import subprocess
-import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -54,28 +54,40 @@ class VersionError(RuntimeError):
     """The project version cannot be determined."""
 
 
+def _study_block(project_dir: Path, block: str, key: str) -> str:
+    """``<block>.<key>`` of the study definition ``data_spec/study.yml`` (read as data only)."""
+    path = Path(project_dir) / "data_spec" / "study.yml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise VersionError(f"{path}: the study definition is missing") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise VersionError(f"{path}: cannot be read: {exc}") from None
+    value = raw.get(block, {}).get(key) if isinstance(raw, dict) and isinstance(
+        raw.get(block), dict) else None
+    if value in (None, ""):
+        raise VersionError(f"{path}: no {block}.{key} (the study definition declares it)")
+    return str(value)
+
+
 def report_version(project_dir: Path) -> str:
-    """The report version: ``[project] version`` of ``<project_dir>/pyproject.toml``.
+    """The report version the study declares (``report.version`` in ``data_spec/study.yml``).
 
     Falls back to the ``version`` of a shipped ``VERSION_STAMP.json``; raises
     :class:`VersionError` when neither is there.
     """
-    project_dir = Path(project_dir)
-    pyproject = project_dir / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            with pyproject.open("rb") as handle:
-                data = tomllib.load(handle)
-        except tomllib.TOMLDecodeError as exc:
-            raise VersionError(f"{pyproject}: not valid TOML: {exc}") from None
-        version = (data.get("project") or {}).get("version")
-        if not version:
-            raise VersionError(f"{pyproject}: no [project] version")
-        return str(version)
-    shipped = read_shipped_stamp(project_dir)
-    if shipped and shipped.get("version"):
-        return str(shipped["version"])
-    raise VersionError(f"no pyproject.toml (or {STAMP_FILE}) in {project_dir}")
+    try:
+        return _study_block(project_dir, "report", "version")
+    except VersionError:
+        shipped = read_shipped_stamp(Path(project_dir))
+        if shipped and shipped.get("version"):
+            return str(shipped["version"])
+        raise
+
+
+def tool_version() -> str:
+    """The version of the installed trialreport package (the tool, not the report)."""
+    return dist_version("trialreport")
 
 
 def quarto_declared_version(project_dir: Path) -> str | None:
@@ -94,19 +106,14 @@ def version_conflicts(project_dir: Path) -> list[str]:
     version = report_version(project_dir)
     declared = quarto_declared_version(project_dir)
     if declared is not None and declared != version:
-        return [f"_quarto.yml says trialreport.version {declared}, pyproject.toml [project] "
-                f"version (the source of truth) is {version}"]
+        return [f"_quarto.yml says trialreport.version {declared}, the study definition "
+                f"(report.version, the source of truth) says {version}"]
     return []
 
 
-def study_id(project_dir: Path, study_file: Path | None = None) -> str:
+def study_id(project_dir: Path) -> str:
     """The study identifier (``study.id``) from ``data_spec/study.yml``."""
-    path = Path(study_file) if study_file else Path(project_dir) / "data_spec" / "study.yml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    try:
-        return str(raw["study"]["id"])
-    except (KeyError, TypeError):
-        raise VersionError(f"{path}: no study.id") from None
+    return _study_block(project_dir, "study", "id")
 
 
 def report_stem(project_dir: Path) -> str:
@@ -291,6 +298,7 @@ def version_stamp(project_dir: Path, data_dir: Path | None = None, *,
     spec_dir = Path(spec_dir) if spec_dir is not None else project_dir / "data_spec"
     return {
         "version": version if version is not None else report_version(project_dir),
+        "tool": {"name": "trialreport", "version": tool_version()},
         TIMESTAMP_KEY: timestamp if timestamp is not None else render_timestamp(),
         "git": git_info(project_dir),
         "data": data_checksums(data_dir),
@@ -325,7 +333,7 @@ def current_stamp(project_dir: Path | None = None, data_dir: Path | None = None,
     """The stamp of the render in progress: the JSON file named by ``$TRIALREPORT_VERSION_STAMP``
     (written once per render with :func:`write_stamp`, so the title page and ``ard.json`` share
     one time stamp), else a fresh :func:`version_stamp` (version "unknown" when there is no
-    ``pyproject.toml``; never raises for that).
+    ``report.version``; never raises for that).
 
     ``project_dir`` defaults to :func:`trialreport.paths.project_root`.
     """

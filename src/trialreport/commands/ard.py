@@ -16,7 +16,8 @@ SUFFIXES = (".json", ".csv")
 
 
 def _cmd_ard(args: argparse.Namespace) -> int:
-    from trialreport.analysis.ard import ARDError, build_ard_from_paths
+    from trialreport.ard import ARDError, build_ard_from_paths
+    from trialreport.paths import data_dir, project_root, spec_dir, study_file
     from trialreport.spec.model import SpecificationError
     from trialreport.study import StudyDefinitionError
     from trialreport.validation import DataValidationError
@@ -32,8 +33,10 @@ def _cmd_ard(args: argparse.Namespace) -> int:
         if path is not None and not (Path(path).is_dir() if want_dir else Path(path).is_file()):
             print(f"trialreport ard: {label} not found: {path}", file=sys.stderr)
             return 2
+    root = project_root()
     try:
-        ard = build_ard_from_paths(args.data, args.spec, args.study)
+        ard = build_ard_from_paths(args.data or data_dir(root), args.spec or spec_dir(root),
+                                   args.study or study_file(root))
     except DataValidationError as exc:
         print(f"trialreport ard: {len(exc.report.errors)} validation error(s); no ARD written",
               file=sys.stderr)
@@ -43,7 +46,10 @@ def _cmd_ard(args: argparse.Namespace) -> int:
     except ARDError as exc:
         print(f"trialreport ard: {exc}", file=sys.stderr)
         return 1
-    except (StudyDefinitionError, SpecificationError) as exc:
+    except StudyDefinitionError as exc:  # the definition does not fit the data, or is malformed
+        print(f"trialreport ard: {exc}", file=sys.stderr)
+        return 1
+    except SpecificationError as exc:
         print(f"trialreport ard: {exc}", file=sys.stderr)
         return 2
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -44,3 +44,14 @@ def save_figure(fig: Figure, stem: Path | str,
                         facecolor="white")
             written[fmt] = path
     return written
+
+
+def display_figure(fig: Figure, dpi: int = PNG_DPI) -> Any:
+    """A display object for a notebook cell: the figure as PNG (deterministic bytes)."""
+    import io
+
+    from IPython.display import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata=_METADATA["png"], facecolor="white")
+    return Image(data=buffer.getvalue(), format="png")

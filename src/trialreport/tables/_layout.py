@@ -31,6 +31,7 @@ import pandas as pd
 from great_tables import GT, html, loc, style
 
 from trialreport import formatting as F
+from trialreport.outputs import OutputContext
 from trialreport.study import OutputSpec, Study
 
 __all__ = [
@@ -48,8 +49,9 @@ __all__ = [
     "csr_table",
     "data_cut",
     "group_columns",
-    "resolve_output",
+    "population_line",
     "results_frame",
+    "source_datasets",
     "source_line",
     "stub_html",
     "table_id",
@@ -82,11 +84,6 @@ def results_frame(ard: Any) -> pd.DataFrame:
     if isinstance(frame, pd.DataFrame):
         return frame
     raise TypeError(f"expected an ARD or an ARD DataFrame, got {type(ard).__name__}")
-
-
-def _metadata(ard: Any) -> Mapping[str, Any]:
-    meta = getattr(ard, "metadata", None)
-    return meta if isinstance(meta, Mapping) else {}
 
 
 class Lookup:
@@ -131,21 +128,20 @@ class Lookup:
         return [c for c in dict.fromkeys(sub["category"].astype(str)) if c != ""]
 
 
-def big_n(ard: Any, population: str | None) -> dict[str, int]:
-    """Subjects per group (arm codes and the total label) in ``population``."""
+def big_n(ard: Any, analysis: str) -> dict[str, int]:
+    """Subjects analysed per group (arm codes and the total label) in output ``analysis``:
+    its ARD rows ``variable=""``, ``statistic="N"`` (the column headers' N)."""
     frame = results_frame(ard)
-    sub = frame[(frame["analysis"] == "population") & (frame["variable"] == "N")
-                & (frame["statistic"] == "n")]
-    if population is not None:
-        sub = sub[sub["population"] == population]
+    sub = frame[(frame["analysis"] == analysis) & (frame["variable"] == "")
+                & (frame["statistic"] == "N")]
     return {str(g): int(v) for g, v in zip(sub["group"], sub["value"], strict=True)
             if not pd.isna(v)}
 
 
 def arm_groups(study: Study, with_total: bool = True) -> list[tuple[str, str]]:
     """``(ARD group code, display label)`` of each arm in display order, then the total."""
-    groups = [(a.code, a.label) for a in study.arms]
-    if with_total:
+    groups = [(a.code, a.display) for a in study.arms]
+    if with_total and study.has_total:
         groups.append((study.total_label, study.total_label))
     return groups
 
@@ -157,24 +153,10 @@ def group_columns(study: Study, ns: Mapping[str, int],
             for i, (code, label) in enumerate(arm_groups(study, with_total), start=1)]
 
 
-def resolve_output(study: Study, name: str | None, candidates: Sequence[str]) -> str:
-    """``name`` if given, else the first of ``candidates`` that the study defines."""
-    if name is not None:
-        return name
-    for cand in candidates:
-        if cand in study.outputs:
-            return cand
-    return candidates[0]
-
-
-def data_cut(ard: Any, study: Study) -> str:
-    """The data cut-off date from the ARD metadata or the study definition ("" if unknown)."""
-    for source in (_metadata(ard), study.info):
-        for key in ("data_cut", "data_cutoff", "datacut", "data_cut_date"):
-            value = source.get(key)
-            if value:
-                return str(value)
-    return ""
+def data_cut(study: Study) -> str:
+    """The data cut-off date of the study definition ("" if not given)."""
+    cut = study.info.data_cut
+    return cut.isoformat() if cut is not None else ""
 
 
 # --------------------------------------------------------------------------------------
@@ -273,22 +255,38 @@ def table_id(spec: OutputSpec) -> str:
     return f"trialreport-{spec.kind}-{slug}"
 
 
-def population_line(study: Study, population: str | None, n: int | None) -> str:
-    """``"Full analysis set (N=23)"``."""
+def population_line(study: Study, population: str | None, n: int | None,
+                    subset: str | None = None) -> str:
+    """``"Full analysis set (N=23)"``, or ``"Full analysis set: responders at month 6 (N=16)"``
+    for a sub-population."""
     if population is None:
         return ""
     pop = study.populations.get(population)
     label = pop.label if pop is not None else population
+    if subset:
+        label = f"{label}: {subset}"
     return label if n is None else f"{label} (N={n})"
 
 
-def source_line(study: Study, name: str, program: str, cut: str = "") -> str:
-    """``"Source: ADSL, ADEFF; program trialreport.tables.efficacy_table; data cut ..."``."""
+def source_datasets(ctx: OutputContext) -> list[str]:
+    """Datasets an output is computed from (upper-case names), for its source line."""
+    from trialreport.outputs import output_type
+
+    if ctx.spec.entry.source_datasets is not None:
+        return list(ctx.spec.entry.source_datasets)
+    otype = output_type(ctx.spec.type)
+    roles = otype.datasets(ctx.study, ctx.spec) if otype.datasets else []
+    return [ctx.study.dataset_stem(r).upper() for r in dict.fromkeys(roles)]
+
+
+def source_line(ctx: OutputContext, program: str) -> str:
+    """``"Source: ADSL, ADEFF; program trialreport.families.binary; data cut 2019-06-30."``"""
     parts = []
-    datasets = study.source_datasets(name)
+    datasets = source_datasets(ctx)
     if datasets:
         parts.append("Source: " + ", ".join(datasets))
     parts.append(f"program {program}" if parts else f"Program: {program}")
+    cut = data_cut(ctx.study)
     if cut:
         parts.append(f"data cut {cut}")
     return "; ".join(parts) + "."
@@ -344,28 +342,33 @@ def _widths(rows: Sequence[Row], columns: Sequence[Column], stub_max: int,
 def csr_table(
     rows: Iterable[Row],
     columns: Sequence[Column],
-    study: Study,
-    name: str,
+    ctx: OutputContext,
     *,
-    ard: Any = None,
     program: str,
     spanners: Sequence[Spanner] = (),
     stub_label: str = "",
     stub_max: int = 36,
     population_n: int | None = None,
+    subset: str | None = None,
     left_columns: Sequence[str] = (),
-    title: bool = True,
-    extra_notes: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> GT:
-    """Build the GT table of output ``name`` with the shared CSR layout.
+    """Build the GT of output ``ctx.spec`` with the shared CSR layout.
 
-    ``population_n`` defaults to the total big N of the output's population in ``ard``.
+    Footnotes: the output's own (study definition), then ``notes`` (the methods the family
+    used), then the abbreviations every text of the table uses (from the glossary), then the
+    source line. ``population_n`` defaults to the output's analysed total N in the ARD.
     ``left_columns`` are value columns aligned left (text in listings) instead of centred.
     """
-    spec = study.output(name)
+    from trialreport.glossary import abbreviation_note
+
+    spec, study = ctx.spec, ctx.study
     rows = list(rows)
-    if population_n is None and ard is not None and spec.population:
-        population_n = big_n(ard, spec.population).get(study.total_label)
+    if population_n is None and ctx.ard is not None:
+        population_n = big_n(ctx.ard, spec.name).get(study.total_label)
+        if population_n is None:  # no total column: the sum of the arms
+            ns = big_n(ctx.ard, spec.name)
+            population_n = sum(ns.values()) if ns else None
 
     data: dict[str, list[str]] = {STUB: [stub_html(r) for r in rows]}
     for col in columns:
@@ -380,8 +383,8 @@ def csr_table(
     gt = GT(frame, rowname_col=STUB, groupname_col=GROUP if grouped else None, id=table_id(spec),
             auto_align=False)
     gt = gt.fmt(_trusted, columns=STUB)
-    subtitle = population_line(study, spec.population, population_n)
-    if title or not subtitle:
+    subtitle = population_line(study, spec.population, population_n, subset)
+    if ctx.title or not subtitle:
         gt = gt.tab_header(title=spec.caption, subtitle=subtitle or None)
         gt = gt.tab_style(style.text(weight="bold"), loc.title())
     else:  # the book's caption carries the numbered title; keep the population line
@@ -402,9 +405,14 @@ def csr_table(
         gt = gt.cols_align(align="center", columns=centred)
     gt = gt.cols_align(align="left", columns=[STUB, *left_columns])
     gt = gt.cols_width(cases=_widths(rows, columns, stub_max, stub_label, left_columns))
-    for note in [*spec.footnotes, *extra_notes]:
+    footnotes = [*spec.footnotes, *notes]
+    texts = [spec.title, subtitle, stub_label, *footnotes,
+             *(c.label for c in columns), *(sp.label for sp in spanners),
+             *(r.label for r in rows), *(str(v) for r in rows for v in r.cells.values())]
+    glossary_note = abbreviation_note(texts, study)
+    for note in [*footnotes, *([glossary_note] if glossary_note else [])]:
         gt = gt.tab_source_note(note)
-    gt = gt.tab_source_note(source_line(study, name, program, data_cut(ard, study)))
+    gt = gt.tab_source_note(source_line(ctx, program))
     return _style(gt, table_id(spec))
 
 

@@ -1,17 +1,9 @@
-"""Per-patient lanes for a swimmer plot: courses, responses, relapses, SAEs, end of follow-up.
+"""Patient profiles over time: a swimmer plot with one lane per patient.
 
-Settings come from ``swimmer:`` in the study definition::
-
-    swimmer:
-      exposure: {dataset: adex, day: ASTDY}              # one marker per course
-      response: {paramcd: RESP}                          # response category at each visit
-      relapse: {paramcd: RELAPSE, value: Y, date: EVNTDT}
-      months: 12                                         # plotting horizon
-
-Optional keys: ``population`` (default: the safety population), ``origin`` (ADSL date of day 1,
-default TRTSDT), ``end`` (ADSL end-of-follow-up date, default EOSDT), ``dataset`` and ``day`` in
-``response``/``relapse`` (default: the binary endpoints' dataset and ADY). Study day =
-date - origin + 1 (no day 0). Everything is joined, not looped per patient.
+Settings come from ``swimmer:`` in the study definition: the dosing records (one marker per
+dose or course), response assessments by level, events such as relapses, serious adverse
+events (from ``safety:``), discontinuation and the end of follow-up. Study day = date - origin
++ 1 (no day 0). Everything is joined, not looped per patient. A figure of records: no ARD rows.
 """
 
 from __future__ import annotations
@@ -22,15 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trialreport.analysis.populations import (
-    ARM,
-    arm_codes,
-    as_text,
-    population_adsl,
-    subject_variable,
-)
-from trialreport.analysis.safety import ae_frame
+from trialreport.analysis_sets import ARM, as_text, population_adsl
 from trialreport.data import TrialData
+from trialreport.families.adverse_events import ae_frame
+from trialreport.outputs import OutputContext, register
+from trialreport.study import OutputSpec, Study
 
 __all__ = ["EVENT_COLUMNS", "LANE_COLUMNS", "SwimmerData", "swimmer_data"]
 
@@ -68,10 +56,9 @@ def _study_day(dates: pd.Series, origin: pd.Series) -> pd.Series:
     return days.astype("Float64")
 
 
-def _default_dataset(data: TrialData) -> str:
-    for ep in (data.study.section("endpoints") or {}).get("binary", []):
-        return str(ep.get("dataset", "adeff"))
-    return "adeff"
+def _default_dataset(data: TrialData) -> str | None:
+    binary = data.study.model.endpoints.binary
+    return binary[0].dataset if binary else None
 
 
 def _events(base: pd.DataFrame, event: str, day: Any, value: Any = "",
@@ -84,27 +71,26 @@ def _events(base: pd.DataFrame, event: str, day: Any, value: Any = "",
     return out
 
 
-def swimmer_data(data: TrialData) -> SwimmerData | None:
-    """Lanes and markers for every patient of the swimmer population (``None`` without a
-    ``swimmer:`` section)."""
-    spec = data.study.section("swimmer")
-    if not spec:
-        return None
+def swimmer_data(data: TrialData) -> SwimmerData:
+    """Lanes and markers for every patient of the swimmer population."""
     study = data.study
-    subject = subject_variable(study)
-    population = spec.get("population") or (study.section("safety") or {}).get("population")
-    population = population or next(iter(study.populations))
+    spec = study.model.swimmer
+    if spec is None:
+        raise ValueError("the swimmer figure needs a 'swimmer:' block")
+    subject = study.model.subject_variable
+    population = spec.population or (study.model.safety.population if study.model.safety
+                                     else next(iter(study.populations)))
     pop = population_adsl(data, population)
-    origin_var, end_var = str(spec.get("origin", "TRTSDT")), str(spec.get("end", "EOSDT"))
-    disp = study.section("disposition") or {}
+    origin_var, end_var = spec.origin, spec.end
+    disp = study.model.disposition
     origin = pop.set_index(subject)[origin_var]
 
-    status = as_text(pop[disp["status"]]) if disp.get("status") in pop else None
-    completed = str(disp.get("completed_value", "COMPLETED"))
+    status = as_text(pop[disp.status]) if disp is not None and disp.status else None
+    completed = disp.completed_value if disp is not None else "COMPLETED"
     discontinued = ((status.notna() & status.ne(completed)).to_numpy(dtype=bool)
                     if status is not None else np.zeros(len(pop), dtype=bool))
-    reason_var = disp.get("discontinued_reason")
-    reasons = (as_text(pop[reason_var]).fillna("").to_numpy(dtype=object) if reason_var in pop
+    reason_var = disp.discontinued_reason if disp is not None else None
+    reasons = (as_text(pop[reason_var]).fillna("").to_numpy(dtype=object) if reason_var
                else np.full(len(pop), "", dtype=object))
     lanes = pd.DataFrame({
         "subject": pop[subject].to_numpy(),
@@ -119,42 +105,39 @@ def swimmer_data(data: TrialData) -> SwimmerData | None:
     lanes["end_month"] = lanes["end_day"].astype(float) / DAYS_PER_MONTH
 
     parts = []
-    exp = spec.get("exposure")
-    if exp and exp.get("dataset", "adex") in data:
-        ex = data[exp.get("dataset", "adex")]
+    exp = spec.exposure
+    if exp is not None:
+        ex = data[exp.dataset]
         ex = ex[ex[subject].isin(lanes["subject"])]
-        ex = ex.sort_values([subject, exp.get("day", "ASTDY")], kind="mergesort")
+        ex = ex.sort_values([subject, exp.day], kind="mergesort")
         number = ex.groupby(subject, sort=False).cumcount() + 1
         parts.append(_events(ex.rename(columns={subject: "subject"}), "course",
-                             pd.to_numeric(ex[exp.get("day", "ASTDY")]).astype(float),
+                             pd.to_numeric(ex[exp.day], errors="raise").astype(float),
                              number.astype(str).to_numpy()))
     courses = (parts[0].groupby("subject").size() if parts else pd.Series(dtype=int))
     lanes["courses"] = lanes["subject"].map(courses).fillna(0).astype(int)
-    visit_var = str((study.section("endpoints") or {}).get("visit_variable", "AVISITN"))
-    for key, event in (("response", "response"), ("relapse", "relapse")):
-        crit = spec.get(key)
-        ds_name = crit.get("dataset", _default_dataset(data)) if crit else None
-        if not crit or ds_name not in data:
+    visit_var = study.model.endpoints.visit_variable
+    for key in ("response", "relapse"):
+        crit = getattr(spec, key)
+        if crit is None:
             continue
-        ds = data[ds_name]
-        param_var = str(crit.get("param_variable", "PARAMCD"))
-        value_var = str(crit.get("variable", "AVALC"))
-        rows = ds[as_text(ds[param_var]).eq(str(crit["paramcd"])).to_numpy(dtype=bool)
+        ds = data[crit.dataset or _default_dataset(data)]
+        rows = ds[as_text(ds[crit.param_variable]).eq(crit.paramcd).to_numpy(dtype=bool)
                   & ds[subject].isin(lanes["subject"]).to_numpy()]
-        values = as_text(rows[value_var])
-        if "value" in crit or "values" in crit:
-            want = [str(v) for v in crit.get("values", [crit.get("value")])]
-            keep = values.isin(want).fillna(False).to_numpy(dtype=bool)
+        values = as_text(rows[crit.variable])
+        if key == "relapse":
+            keep = values.eq(crit.value).fillna(False).to_numpy(dtype=bool)
             rows, values = rows[keep], values[keep]
-        if crit.get("date") and crit["date"] in rows:
-            day = _study_day(rows[crit["date"]], rows[subject].map(origin))
+        date_var = getattr(crit, "date", None)
+        if date_var:
+            day = _study_day(rows[date_var], rows[subject].map(origin))
         else:
-            day = pd.to_numeric(rows[crit.get("day", "ADY")]).astype("Float64")
+            day = pd.to_numeric(rows[crit.day], errors="raise").astype("Float64")
         detail = (as_text(rows[visit_var]).fillna("").to_numpy(dtype=object)
                   if visit_var in rows else "")
-        parts.append(_events(rows.rename(columns={subject: "subject"}), event,
+        parts.append(_events(rows.rename(columns={subject: "subject"}), key,
                              day.astype(float).to_numpy(), values.fillna("").to_numpy(), detail))
-    if study.section("safety") and (study.section("safety") or {}).get("dataset", "adae") in data:
+    if study.model.safety is not None and study.model.safety.dataset in data:
         ae = ae_frame(data)
         sae = ae[ae["serious"].to_numpy() & ae["subject"].isin(lanes["subject"]).to_numpy()]
         parts.append(_events(sae, "sae", sae["start_day"].to_numpy(), sae["pt"].to_numpy(),
@@ -165,7 +148,7 @@ def swimmer_data(data: TrialData) -> SwimmerData | None:
     parts.append(_events(dc, "discontinued", dc["end_day"].astype(float).to_numpy(),
                          dc["dc_reason"].to_numpy()))
 
-    arm_rank = {code: i for i, code in enumerate(arm_codes(study))}
+    arm_rank = {code: i for i, code in enumerate(study.arm_codes)}
     lanes["_rank"] = lanes["arm"].map(arm_rank)
     lanes["_end"] = -lanes["end_day"].astype(float).fillna(-np.inf)
     lanes = lanes.sort_values(["_rank", "_end", "subject"], kind="mergesort")
@@ -181,6 +164,49 @@ def swimmer_data(data: TrialData) -> SwimmerData | None:
     events = events.sort_values(["lane", "day", "_o", "value"], kind="mergesort",
                                 na_position="last")
     events = events[list(EVENT_COLUMNS)].reset_index(drop=True)
-    months = spec.get("months")
-    return SwimmerData(lanes=lanes, events=events,
-                       horizon_months=float(months) if months is not None else np.nan)
+    return SwimmerData(lanes=lanes, events=events, horizon_months=float(spec.months))
+
+
+def _check(study: Study, spec: OutputSpec) -> list[str]:
+    if study.model.swimmer is None:
+        return ["type 'swimmer' needs a 'swimmer:' block"]
+    sw = study.model.swimmer
+    if (sw.response is not None and sw.response.dataset is None
+            or sw.relapse is not None and sw.relapse.dataset is None) \
+            and not study.model.endpoints.binary:
+        return ["swimmer.response/relapse need 'dataset:' (no binary endpoint names one)"]
+    return []
+
+
+def _datasets(study: Study, spec: OutputSpec) -> list[str]:
+    sw = study.model.swimmer
+    roles = ["adsl"]
+    if sw is None:
+        return roles
+    default = study.model.endpoints.binary[0].dataset if study.model.endpoints.binary else None
+    if sw.exposure is not None:
+        roles.append(sw.exposure.dataset)
+    for crit in (sw.response, sw.relapse):
+        if crit is not None and (crit.dataset or default):
+            roles.append(crit.dataset or default)
+    if study.model.safety is not None:
+        roles.append(study.model.safety.dataset)
+    return list(dict.fromkeys(roles))
+
+
+@register("swimmer", "figure", datasets=_datasets, check=_check)
+def swimmer_figure(ctx: OutputContext) -> Any:
+    """Each patient's course over time: doses, response, relapses, serious adverse events."""
+    from trialreport.figures.swimmer import plot_swimmer
+
+    if ctx.data is None:
+        raise ValueError(f"figure {ctx.spec.name!r} is drawn from the records: pass the data")
+    study = ctx.study
+    sd = swimmer_data(ctx.data)
+    sw = study.model.swimmer
+    related = study.model.safety.related.values if study.model.safety and \
+        study.model.safety.related else ("RELATED", "Y")
+    levels = sw.response.levels if sw.response is not None else None
+    course = sw.exposure.label if sw.exposure is not None else "Treatment course"
+    return plot_swimmer(sd, study.arm_labels, months=float(sw.months),
+                        related_values=tuple(related), responses=levels, course_label=course)

@@ -1,0 +1,612 @@
+"""Adverse events (ICH E3 12.2): overview, events by SOC and PT, by maximum severity.
+
+Variable names come from ``safety:`` in the study definition. Only treatment-emergent events of
+subjects in the safety population count, each in the subject's arm of that population (actual
+treatment). Patients are counted once per row, events (E) each time they occur; percentages are
+of the population's N per arm. Counting is vectorised (``drop_duplicates`` + ``groupby``).
+
+SOC/PT tables may carry the field's between-arm statistics for each comparison of the study
+(treatment vs reference): Fisher's exact test on patients with vs without the event and the risk
+difference in percentage points with its confidence interval (Newcombe hybrid score by default).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from great_tables import GT
+from pydantic import BaseModel, ConfigDict, Field
+
+from trialreport import formatting as F
+from trialreport.analysis_sets import ARM, as_text, big_n, flag_set, population_adsl
+from trialreport.ard._frame import concat_frames, empty_frame, stack_statistics
+from trialreport.data import TrialData
+from trialreport.families._common import bign_rows, output_key, population_of
+from trialreport.outputs import OutputContext, register
+from trialreport.stats.comparisons import fisher_exact_2x2
+from trialreport.stats.proportions import risk_difference_ci
+from trialreport.study import OutputSpec, Study
+from trialreport.tables._layout import (
+    Column,
+    Lookup,
+    Row,
+    Spanner,
+    count_text,
+    csr_table,
+    group_columns,
+    n_pct_text,
+    pvalue_text,
+)
+from trialreport.tables._layout import big_n as table_big_n
+
+__all__ = ["AeSocPtOptions", "AeSeverityOptions", "FILTERS", "ae_frame", "count_soc_pt",
+           "overview_rows"]
+
+PROGRAM = "trialreport.families.adverse_events"
+ANY = "ANY"
+STATS = ("subjects", "pct", "events")
+Filter = Literal["all", "serious", "related", "serious_related", "severe",
+                 "leading_to_discontinuation", "fatal", "nonserious"]
+#: What each filter keeps, for titles of rows and footnotes.
+FILTERS: dict[str, str] = {
+    "all": "treatment-emergent adverse event",
+    "serious": "serious adverse event",
+    "related": "related adverse event",
+    "serious_related": "related serious adverse event",
+    "severe": "adverse event at the worst severity",
+    "leading_to_discontinuation": "adverse event leading to discontinuation",
+    "fatal": "adverse event with fatal outcome",
+    "nonserious": "non-serious adverse event",
+}
+#: Overview rows: ARD variable -> (filter, label).
+OVERVIEW: dict[str, tuple[str, str]] = {
+    "ANY_AE": ("all", "Any treatment-emergent adverse event"),
+    "RELATED_AE": ("related", "Any related adverse event"),
+    "SEVERE_AE": ("severe", "Any adverse event of the worst severity"),
+    "ANY_SAE": ("serious", "Any serious adverse event"),
+    "RELATED_SAE": ("serious_related", "Any related serious adverse event"),
+    "AE_DISC": ("leading_to_discontinuation", "Any adverse event leading to discontinuation"),
+    "AE_FATAL": ("fatal", "Any adverse event with fatal outcome"),
+}
+
+
+def _settings(study: Study) -> Any:
+    if study.model.safety is None:
+        raise ValueError("adverse-event outputs need a 'safety:' block")
+    return study.model.safety
+
+
+def _population(study: Study, spec: OutputSpec) -> str:
+    return population_of(study, spec, _settings(study).population)
+
+
+def _is(values: pd.Series, wanted: Sequence[str]) -> np.ndarray:
+    return as_text(values).isin(list(wanted)).to_numpy(dtype=bool)
+
+
+def ae_frame(data: TrialData, population: str | None = None) -> pd.DataFrame:
+    """Treatment-emergent events of the population's subjects, in analysis terms.
+
+    Columns: ``subject``, ``arm`` (categorical, study order), ``soc``, ``pt``, ``serious``,
+    ``related``, ``fatal``, ``discontinued`` (bool), ``severity`` (rank 0 = mildest, -1 =
+    unknown), ``severity_text``, ``relatedness``, ``outcome`` (text), ``start_day`` (float);
+    dataset record order.
+    """
+    study = data.study
+    s = _settings(study)
+    subject = study.model.subject_variable
+    pop = population_adsl(data, population or s.population)[[subject, ARM]]
+    ae = data[s.dataset]
+    keep = flag_set(ae[s.treatment_emergent_flag]) if s.treatment_emergent_flag else \
+        np.ones(len(ae), dtype=bool)
+    ae = ae.loc[keep]
+    arm = ae[subject].map(pd.Series(pop[ARM].to_numpy(), index=pop[subject].to_numpy()))
+    inside = arm.notna().to_numpy()
+    ae, arm = ae.loc[inside], arm[inside]
+    n = len(ae)
+    none = np.full(n, None, dtype=object)
+    false = np.zeros(n, dtype=bool)
+    levels = s.severity.levels if s.severity else []
+    sev_text = as_text(ae[s.severity.variable]).to_numpy(dtype=object) if s.severity else none
+    return pd.DataFrame({
+        "subject": ae[subject].to_numpy(),
+        "arm": pd.Categorical(arm.astype(object).to_numpy(), categories=study.arm_codes),
+        "soc": as_text(ae[s.soc]).fillna("(SOC not coded)").to_numpy(dtype=object),
+        "pt": as_text(ae[s.term]).fillna("(PT not coded)").to_numpy(dtype=object),
+        "serious": _is(ae[s.serious.variable], s.serious.values),
+        "related": _is(ae[s.related.variable], s.related.values) if s.related else false,
+        "fatal": _is(ae[s.fatal.variable], s.fatal.values) if s.fatal else false,
+        "discontinued": (_is(ae[s.leading_to_discontinuation.variable],
+                             s.leading_to_discontinuation.values)
+                         if s.leading_to_discontinuation else false),
+        "severity": pd.Categorical(sev_text, categories=levels).codes if levels else
+        np.full(n, -1),
+        "severity_text": sev_text,
+        "relatedness": as_text(ae[s.related.variable]).to_numpy(dtype=object)
+        if s.related else none,
+        "outcome": as_text(ae[s.outcome]).to_numpy(dtype=object) if s.outcome else none,
+        "start_day": pd.to_numeric(ae[s.start_day], errors="raise").astype(float).to_numpy()
+        if s.start_day else np.full(n, np.nan),
+    })
+
+
+def filter_mask(ae: pd.DataFrame, kind: str, worst: int) -> np.ndarray:
+    """Events kept by filter ``kind`` (``worst``: rank of the worst severity level)."""
+    if kind == "all":
+        return np.ones(len(ae), dtype=bool)
+    if kind == "serious":
+        return ae["serious"].to_numpy()
+    if kind == "nonserious":
+        return ~ae["serious"].to_numpy()
+    if kind == "related":
+        return ae["related"].to_numpy()
+    if kind == "serious_related":
+        return (ae["serious"] & ae["related"]).to_numpy()
+    if kind == "severe":
+        return ae["severity"].to_numpy() == worst
+    if kind == "leading_to_discontinuation":
+        return ae["discontinued"].to_numpy()
+    if kind == "fatal":
+        return ae["fatal"].to_numpy()
+    raise ValueError(f"unknown adverse-event filter {kind!r}")
+
+
+def _available(study: Study, kind: str) -> bool:
+    s = _settings(study)
+    need = {"related": s.related, "serious_related": s.related, "severe": s.severity,
+            "leading_to_discontinuation": s.leading_to_discontinuation, "fatal": s.fatal}
+    return need.get(kind, True) is not None
+
+
+def _pct(subjects: np.ndarray, n: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, 100.0 * subjects / np.where(n > 0, n, 1), np.nan)
+
+
+def _subjects_events(ae: pd.DataFrame, mask: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+    """Subjects and events per arm (length k + 1, last = total) among ``ae[mask]``."""
+    codes = ae["arm"].cat.codes.to_numpy()[mask]
+    first = ~pd.Series(ae["subject"].to_numpy()[mask]).duplicated().to_numpy()
+    events = np.bincount(codes, minlength=k)
+    subjects = np.bincount(codes[first], minlength=k)
+    return np.append(subjects, subjects.sum()), np.append(events, events.sum())
+
+
+def count_soc_pt(ae: pd.DataFrame, arms: Sequence[str]) -> tuple[list[tuple[str, str]],
+                                                                  np.ndarray, np.ndarray]:
+    """Patients and events per (SOC, PT) block and arm (+ total column).
+
+    Returns ``(keys, subjects, events)``: ``keys`` are ``("ANY", "")``, then each SOC
+    ``(soc, "")`` followed by its PTs ``(soc, pt)``, SOCs and PTs by decreasing total
+    patients, then alphabetically; ``subjects``/``events`` are ``len(keys) x (k + 1)``.
+    """
+    k = len(arms)
+    any_s, any_e = _subjects_events(ae, np.ones(len(ae), dtype=bool), k)
+    keys: list[tuple[str, str]] = [(ANY, "")]
+    subj_rows, event_rows = [any_s], [any_e]
+    if len(ae):
+        def per(cols: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+            ev = ae.groupby([*cols, "arm"], observed=False, sort=False).size()
+            su = ae.drop_duplicates(["subject", *cols]).groupby(
+                [*cols, "arm"], observed=False, sort=False).size()
+            ev = ev.unstack("arm").reindex(columns=list(arms), fill_value=0).fillna(0)
+            su = su.unstack("arm").reindex(columns=list(arms), fill_value=0).fillna(0)
+            present = ev.sum(axis=1) > 0
+            return su.loc[present.to_numpy()], ev.loc[present.to_numpy()]
+
+        soc_s, soc_e = per(["soc"])
+        pt_s, pt_e = per(["soc", "pt"])
+        soc_tot = soc_s.sum(axis=1)
+        pt_tot = pt_s.sum(axis=1)
+        pts_of: dict[str, list[str]] = {}
+        for soc, pt in pt_s.index:
+            pts_of.setdefault(soc, []).append(pt)
+        for soc in sorted(soc_s.index, key=lambda x: (-int(soc_tot[x]), str(x).casefold())):
+            keys.append((str(soc), ""))
+            subj_rows.append(np.append(soc_s.loc[soc].to_numpy(), soc_s.loc[soc].sum()))
+            event_rows.append(np.append(soc_e.loc[soc].to_numpy(), soc_e.loc[soc].sum()))
+            for pt in sorted(pts_of.get(soc, []),
+                             key=lambda p, soc=soc: (-int(pt_tot[(soc, p)]), str(p).casefold())):
+                keys.append((str(soc), str(pt)))
+                row_s, row_e = pt_s.loc[(soc, pt)].to_numpy(), pt_e.loc[(soc, pt)].to_numpy()
+                subj_rows.append(np.append(row_s, row_s.sum()))
+                event_rows.append(np.append(row_e, row_e.sum()))
+    return keys, np.vstack(subj_rows).astype(float), np.vstack(event_rows).astype(float)
+
+
+def comparison_rows(study: Study, keys: list[tuple[str, str]], subjects: np.ndarray,
+                    ns: np.ndarray, key: Mapping[str, str], statistics: Any) -> pd.DataFrame:
+    """Per row and comparison: risk difference (proportion, with CI) and Fisher's p-value.
+
+    References: Fisher RA (1935). J R Stat Soc 98:39-82. Newcombe RG (1998). Stat Med
+    17:873-890.
+    """
+    arms = study.arm_codes
+    frames = []
+    for comp in study.comparisons:
+        t, r = arms.index(comp.treatment), arms.index(comp.reference)
+        est, lo, hi, pv = [], [], [], []
+        method_d = method_p = ""
+        for i in range(len(keys)):
+            a, b = int(subjects[i, t]), int(subjects[i, r])
+            d = risk_difference_ci(a, int(ns[t]), b, int(ns[r]), statistics.conf_level,
+                                   statistics.difference_method)
+            est.append(d.estimate)
+            lo.append(d.lower)
+            hi.append(d.upper)
+            method_d = d.method
+            if statistics.test == "fisher":
+                res = fisher_exact_2x2(a, int(ns[t]), b, int(ns[r]))
+                pv.append(res.pvalue)
+                method_p = res.method
+        wide = pd.DataFrame({"variable": [k[0] for k in keys], "category": [k[1] for k in keys],
+                             "group": study.comparison_group(comp), "estimate": est,
+                             "lower": lo, "upper": hi})
+        stats = ["estimate", "lower", "upper"]
+        methods = dict.fromkeys(stats, method_d)
+        if pv:
+            wide["pvalue"] = pv
+            stats.append("pvalue")
+            methods["pvalue"] = method_p
+        frames.append(stack_statistics(wide, stats, methods=methods, **key))
+    return concat_frames(frames)
+
+
+# --------------------------------------------------------------------------------------
+# options
+# --------------------------------------------------------------------------------------
+
+
+class AeOverviewOptions(BaseModel):
+    """``rows``: overview rows to show (default: every row the safety settings support)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rows: list[Literal["ANY_AE", "RELATED_AE", "SEVERE_AE", "ANY_SAE", "RELATED_SAE",
+                       "AE_DISC", "AE_FATAL"]] | None = None
+
+
+class AeSocPtOptions(BaseModel):
+    """``filter``: which events (default all TEAEs); ``statistics``: between-arm statistics
+    against each comparison's reference (default: when ``safety.statistics`` is set);
+    ``min_pct``: keep only PTs reported by at least this % of patients in any arm."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    filter: Filter = "all"
+    statistics: bool | None = None
+    min_pct: float | None = Field(default=None, ge=0, le=100)
+
+
+class AeSeverityOptions(BaseModel):
+    """``filter``: which events (default all TEAEs); ``socs_only``: SOC rows without PTs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    filter: Filter = "all"
+    socs_only: bool = False
+
+
+def _check_filter(study: Study, spec: OutputSpec) -> list[str]:
+    if study.model.safety is None:
+        return [f"type {spec.type!r} needs a 'safety:' block"]
+    kind = getattr(spec.options, "filter", "all")
+    if not _available(study, kind):
+        return [f"filter {kind!r} needs the matching setting under safety: (related, severity, "
+                "leading_to_discontinuation or fatal)"]
+    if spec.type == "ae_severity" and study.model.safety.severity is None:
+        return ["type 'ae_severity' needs safety.severity (variable and levels)"]
+    opts = spec.options
+    if getattr(opts, "statistics", None) and not study.comparisons:
+        return ["statistics: true needs comparisons (arms.reference or arms.comparisons)"]
+    return []
+
+
+def _datasets(study: Study, spec: OutputSpec) -> list[str]:
+    return ["adsl", _settings(study).dataset]
+
+
+def _ns(data: TrialData, population: str) -> np.ndarray:
+    return np.array(list(big_n(data, population).values()), dtype=float)
+
+
+# --------------------------------------------------------------------------------------
+# overview
+# --------------------------------------------------------------------------------------
+
+
+def _overview_vars(study: Study, spec: OutputSpec) -> list[str]:
+    chosen = spec.options.rows  # type: ignore[attr-defined]
+    names = chosen or [v for v, (kind, _) in OVERVIEW.items() if _available(study, kind)]
+    return [v for v in names if _available(study, OVERVIEW[v][0])]
+
+
+def overview_compute(data: TrialData, spec: OutputSpec) -> pd.DataFrame:
+    """ARD rows: per overview variable and group ``subjects``, ``pct``, ``events``."""
+    study = data.study
+    population = _population(study, spec)
+    key = output_key(spec, population)
+    ae = ae_frame(data, population)
+    ns = _ns(data, population)
+    groups = [*study.arm_codes, study.total_label]
+    worst = len(study.model.safety.severity.levels) - 1 if study.model.safety.severity else -9
+    wide = []
+    for var in _overview_vars(study, spec):
+        subj, ev = _subjects_events(ae, filter_mask(ae, OVERVIEW[var][0], worst),
+                                    len(study.arm_codes))
+        wide.append(pd.DataFrame({"variable": var, "category": "", "group": groups,
+                                  "subjects": subj, "pct": _pct(subj, ns), "events": ev}))
+    counts = dict(zip(groups, ns.astype(int).tolist(), strict=True))
+    rows = stack_statistics(pd.concat(wide, ignore_index=True), STATS, **key) if wide else \
+        empty_frame()
+    return concat_frames([bign_rows(key, counts), rows])
+
+
+def _n_pct_e_columns(study: Study, ns: Mapping[str, int]
+                     ) -> tuple[dict[str, str], list[Column], list[Spanner]]:
+    """Per group an ``n (%)`` and an ``E`` column under a spanner ``"60 mg (N=12)"``."""
+    groups: dict[str, str] = {}
+    columns: list[Column] = []
+    spanners: list[Spanner] = []
+    for code, col in group_columns(study, ns):
+        groups[code] = col.id
+        columns += [Column(f"{col.id}_n", "n (%)"), Column(f"{col.id}_e", "E")]
+        spanners.append(Spanner(col.id, col.label, [f"{col.id}_n", f"{col.id}_e"], col.n))
+    return groups, columns, spanners
+
+
+def _cells(look: Lookup, groups: Mapping[str, str], ns: Mapping[str, int], var: str,
+           category: str = "") -> dict[str, str]:
+    """``n (%)`` (percent of the group's N) and ``E`` cells of one row, for every group."""
+    cells = {}
+    for g, c in groups.items():
+        n = look.get(g, var, "subjects", category)
+        cells[f"{c}_n"] = n_pct_text(0.0 if math.isnan(n) else n, ns.get(g, math.nan))
+        events = look.get(g, var, "events", category)
+        cells[f"{c}_e"] = count_text(0.0 if math.isnan(events) else events)
+    return cells
+
+
+def overview_rows(look: Lookup, groups: Mapping[str, str], ns: Mapping[str, int]) -> list[Row]:
+    """One row per kind of event, in ARD order."""
+    return [Row(OVERVIEW.get(var, ("", var))[1], _cells(look, groups, ns, var))
+            for var in look.variables() if var]
+
+
+_COUNTING_NOTE = ("n (%) = patients with at least one event (percent of N); E = number of "
+                  "events. Patients are counted once per row.")
+
+
+@register("ae_overview", "table", options=AeOverviewOptions, compute=overview_compute,
+          datasets=_datasets, check=_check_filter)
+def ae_overview_table(ctx: OutputContext) -> GT:
+    """Patients (n, %) and events (E) with each kind of treatment-emergent adverse event."""
+    look = Lookup(ctx.ard, ctx.spec.name)
+    ns = table_big_n(ctx.ard, ctx.spec.name)
+    groups, columns, spanners = _n_pct_e_columns(ctx.study, ns)
+    notes = [_COUNTING_NOTE]
+    s = ctx.study.model.safety
+    if s is not None and s.severity is not None and "SEVERE_AE" in look.variables():
+        notes.append(f"Worst severity: {s.severity.levels[-1].lower()} (levels: "
+                     f"{', '.join(level.lower() for level in s.severity.levels)}).")
+    return csr_table(overview_rows(look, groups, ns), columns, ctx, program=PROGRAM,
+                     spanners=spanners, notes=notes)
+
+
+# --------------------------------------------------------------------------------------
+# SOC / PT
+# --------------------------------------------------------------------------------------
+
+
+def _statistics(study: Study, spec: OutputSpec) -> Any:
+    """The safety statistics settings when this output shows them, else ``None``."""
+    s = study.model.safety
+    wanted = getattr(spec.options, "statistics", None)
+    if wanted is None:
+        wanted = s is not None and s.statistics is not None
+    if not wanted or not study.comparisons:
+        return None
+    from trialreport.study._model import SafetyStatistics
+
+    return s.statistics if s is not None and s.statistics is not None else SafetyStatistics()
+
+
+def soc_pt_compute(data: TrialData, spec: OutputSpec) -> pd.DataFrame:
+    """ARD rows: variable = SOC (``ANY`` = any event), category = PT ("" = the SOC total);
+    statistics ``subjects``, ``pct``, ``events`` per group; per comparison ``estimate``,
+    ``lower``, ``upper`` (risk difference, proportion) and ``pvalue``."""
+    study = data.study
+    population = _population(study, spec)
+    key = output_key(spec, population)
+    ae = ae_frame(data, population)
+    worst = len(study.model.safety.severity.levels) - 1 if study.model.safety.severity else -9
+    ae = ae.loc[filter_mask(ae, spec.options.filter, worst)]  # type: ignore[attr-defined]
+    arms = study.arm_codes
+    ns = _ns(data, population)
+    keys, subjects, events = count_soc_pt(ae, arms)
+    min_pct = spec.options.min_pct  # type: ignore[attr-defined]
+    if min_pct is not None and len(keys) > 1:
+        pct = _pct(subjects[:, :-1], ns[None, :-1])
+        keep_pt = {(s, p) for (s, p), row in zip(keys, pct, strict=True)
+                   if p and np.nanmax(row) >= min_pct}
+        kept_socs = {s for s, _ in keep_pt}
+        idx = [i for i, (s, p) in enumerate(keys)
+               if s == ANY or (p == "" and s in kept_socs) or (s, p) in keep_pt]
+        keys = [keys[i] for i in idx]
+        subjects, events = subjects[idx], events[idx]
+    groups = [*arms, study.total_label]
+    m = len(keys)
+    wide = pd.DataFrame({
+        "variable": np.repeat([k[0] for k in keys], len(groups)),
+        "category": np.repeat([k[1] for k in keys], len(groups)),
+        "group": np.tile(np.array(groups, dtype=object), m),
+        "subjects": subjects.ravel(), "pct": _pct(subjects, ns[None, :]).ravel(),
+        "events": events.ravel()})
+    frames = [bign_rows(key, dict(zip(groups, ns.astype(int).tolist(), strict=True))),
+              stack_statistics(wide, STATS, **key)]
+    statistics = _statistics(study, spec)
+    if statistics is not None:
+        frames.append(comparison_rows(study, keys, subjects, ns, key, statistics))
+    return concat_frames(frames)
+
+
+def _rd_cell(look: Lookup, group: str, var: str, category: str) -> str:
+    est = look.get(group, var, "estimate", category)
+    if math.isnan(est):
+        return ""
+    return (f"{F.fmt_number(est, 1, na=F.NE, scale=100)} "
+            f"{F.fmt_ci(look.get(group, var, 'lower', category), look.get(group, var, 'upper', category), 1, scale=100)}")  # noqa: E501
+
+
+def _any_label(kind: str) -> str:
+    return f"Any {FILTERS[kind]}" if kind != "all" else "Any treatment-emergent adverse event"
+
+
+@register("ae_soc_pt", "table", options=AeSocPtOptions, compute=soc_pt_compute,
+          datasets=_datasets, check=_check_filter)
+def ae_soc_pt_table(ctx: OutputContext) -> GT:
+    """Treatment-emergent adverse events by system organ class and preferred term."""
+    study, spec = ctx.study, ctx.spec
+    look = Lookup(ctx.ard, spec.name)
+    ns = table_big_n(ctx.ard, spec.name)
+    groups, columns, spanners = _n_pct_e_columns(study, ns)
+    comps = [(study.comparison_group(c), study.comparison_label(c), f"c{i}")
+             for i, c in enumerate(study.comparisons, start=1)
+             if look.has(study.comparison_group(c), ANY, "estimate")]
+    for group, label, cid in comps:
+        columns += [Column(f"{cid}_rd", f"Risk difference, %\n({study.conf_label()})"),
+                    Column(f"{cid}_p", "P-value")]
+        spanners.append(Spanner(cid, label, [f"{cid}_rd", f"{cid}_p"]))
+
+    def cells(var: str, cat: str = "") -> dict[str, str]:
+        out = _cells(look, groups, ns, var, cat)
+        for group, _, cid in comps:
+            out[f"{cid}_rd"] = _rd_cell(look, group, var, cat)
+            out[f"{cid}_p"] = pvalue_text(look.get(group, var, "pvalue", cat))
+        return out
+
+    kind = spec.options.filter  # type: ignore[attr-defined]
+    rows = [Row(_any_label(kind), cells(ANY))]
+    for soc in [v for v in look.variables() if v not in (ANY, "")]:
+        rows.append(Row(soc, cells(soc), bold=True))
+        for pt in look.categories(soc):
+            rows.append(Row(pt, cells(soc, pt), level=1))
+    if len(rows) == 1 and look.get(study.total_label, ANY, "subjects") == 0:
+        rows.append(Row(f"No {FILTERS[kind]}s were reported.", {}))
+    notes = [_COUNTING_NOTE + " System organ classes and preferred terms are sorted by "
+             "decreasing number of patients in the total column, then alphabetically."]
+    min_pct = spec.options.min_pct  # type: ignore[attr-defined]
+    if min_pct is not None:
+        notes.append(f"Preferred terms reported by at least {F.fmt_number(min_pct, 1)}% of "
+                     "patients in any arm.")
+    if comps:
+        method = look.method(comps[0][0], ANY, "estimate")
+        ptest = look.method(comps[0][0], ANY, "pvalue")
+        notes.append(f"Risk difference (treatment minus reference) in percentage points with "
+                     f"{study.conf_label(_statistics(study, spec))}: {method}"
+                     + (f"; p-value: {ptest}" if ptest else "") + ".")
+    return csr_table(rows, columns, ctx, program=PROGRAM, spanners=spanners,
+                     stub_label="System organ class\n  Preferred term", notes=notes)
+
+
+# --------------------------------------------------------------------------------------
+# maximum severity
+# --------------------------------------------------------------------------------------
+
+
+def severity_compute(data: TrialData, spec: OutputSpec) -> pd.DataFrame:
+    """ARD rows: per SOC/PT row (as :func:`soc_pt_compute`) and severity level (the ARD
+    ``statistic`` is ``subjects@<level>``/``pct@<level>``): patients counted once, at the worst
+    severity of their events in that row."""
+    study = data.study
+    population = _population(study, spec)
+    key = output_key(spec, population)
+    ae = ae_frame(data, population)
+    levels = study.model.safety.severity.levels
+    ae = ae.loc[filter_mask(ae, spec.options.filter, len(levels) - 1)]  # type: ignore
+    arms = study.arm_codes
+    ns = _ns(data, population)
+    groups = [*arms, study.total_label]
+    keys, _, _ = count_soc_pt(ae, arms)
+    if spec.options.socs_only:  # type: ignore[attr-defined]
+        keys = [k for k in keys if k[1] == ""]
+    worst_any = ae.groupby("subject", sort=False)["severity"].transform("max").to_numpy()
+    worst_soc = ae.groupby(["subject", "soc"], sort=False)["severity"].transform("max").to_numpy()
+    worst_pt = ae.groupby(["subject", "soc", "pt"], sort=False)["severity"] \
+        .transform("max").to_numpy()
+    codes = ae["arm"].cat.codes.to_numpy()
+    soc = ae["soc"].to_numpy(dtype=object)
+    pt = ae["pt"].to_numpy(dtype=object)
+    subj = ae["subject"].to_numpy(dtype=object)
+    records = []
+    for var, cat in keys:
+        if var == ANY:
+            in_row, worst = np.ones(len(ae), dtype=bool), worst_any
+        elif cat == "":
+            in_row, worst = soc == var, worst_soc
+        else:
+            in_row, worst = (soc == var) & (pt == cat), worst_pt
+        for rank, level in enumerate(levels):
+            hit = in_row & (worst == rank)
+            first = ~pd.Series(subj[hit]).duplicated().to_numpy()
+            counts = np.bincount(codes[hit][first], minlength=len(arms)).astype(float)
+            counts = np.append(counts, counts.sum())
+            for g, c, p in zip(groups, counts, _pct(counts, ns), strict=True):
+                records += [(var, cat, g, f"subjects@{level}", c),
+                            (var, cat, g, f"pct@{level}", p)]
+        unknown = in_row & (worst < 0)
+        if unknown.any():
+            first = ~pd.Series(subj[unknown]).duplicated().to_numpy()
+            counts = np.bincount(codes[unknown][first], minlength=len(arms)).astype(float)
+            for g, c in zip(groups, np.append(counts, counts.sum()), strict=True):
+                records.append((var, cat, g, "subjects@(missing)", c))
+    frame = pd.DataFrame.from_records(records, columns=["variable", "category", "group",
+                                                        "statistic", "value"])
+    from trialreport.ard._frame import long_frame
+
+    rows = long_frame(frame["value"].to_numpy(dtype=float),
+                      variable=frame["variable"].to_numpy(dtype=object),
+                      category=frame["category"].to_numpy(dtype=object),
+                      group=frame["group"].to_numpy(dtype=object),
+                      statistic=frame["statistic"].to_numpy(dtype=object), **key)
+    return concat_frames([bign_rows(key, dict(zip(groups, ns.astype(int).tolist(),
+                                                   strict=True))), rows])
+
+
+@register("ae_severity", "table", options=AeSeverityOptions, compute=severity_compute,
+          datasets=_datasets, check=_check_filter)
+def ae_severity_table(ctx: OutputContext) -> GT:
+    """Treatment-emergent adverse events by SOC, PT and maximum severity (patients at their
+    worst severity)."""
+    study, spec = ctx.study, ctx.spec
+    look = Lookup(ctx.ard, spec.name)
+    ns = table_big_n(ctx.ard, spec.name)
+    cols = group_columns(study, ns)
+    levels = study.model.safety.severity.levels
+
+    def level_rows(var: str, cat: str, indent: int) -> list[Row]:
+        out = []
+        for level in [*levels, "(missing)"]:
+            stat = f"subjects@{level}"
+            if level == "(missing)" and not any(look.has(g, var, stat, cat) for g, _ in cols):
+                continue
+            cells = {col.id: n_pct_text(look.get(g, var, stat, cat), ns.get(g, math.nan))
+                     for g, col in cols}
+            label = level[:1] + level[1:].lower() if level.isupper() else level
+            out.append(Row(label, cells, level=indent))
+        return out
+
+    kind = spec.options.filter  # type: ignore[attr-defined]
+    rows = [Row(_any_label(kind), bold=True), *level_rows(ANY, "", 1)]
+    for soc in [v for v in look.variables() if v not in (ANY, "")]:
+        rows.append(Row(soc, bold=True))
+        rows += level_rows(soc, "", 1)
+        for pt in look.categories(soc):
+            rows.append(Row(pt, level=1))
+            rows += level_rows(soc, pt, 2)
+    notes = ["n (%) = patients (percent of N), each counted once per row at the worst severity "
+             "of their events in that row."]
+    return csr_table(rows, [col for _, col in cols], ctx, program=PROGRAM,
+                     stub_label="System organ class\n  Preferred term\n    Maximum severity",
+                     notes=notes)
