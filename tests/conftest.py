@@ -30,3 +30,32 @@ def rendered_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report")
     assert main(["render", "--engine", "builtin", "--output", str(out)]) == 0
     return out
+
+
+STUDY_FILE = SPEC / "study.yml"
+
+
+def study_with(base, path=None, **blocks):
+    """A copy of ``base`` (a :class:`trialreport.study.Study`) with top-level blocks replaced
+    (``None`` removes a block), validated again."""
+    from trialreport.study import study_from_mapping
+
+    raw = base.model.model_dump(mode="json", exclude_none=True, by_alias=True)
+    for key, value in blocks.items():
+        if value is None:
+            raw.pop(key, None)
+        else:
+            raw[key] = value
+    return study_from_mapping(raw, path or base.path)
+
+
+def synthetic_study(k: int = 3, **blocks):
+    """The study definition of the synthetic k-arm trial as a validated Study."""
+    from trialreport.demodata.synthetic import study_definition
+    from trialreport.study import study_from_mapping
+
+    raw = study_definition(k)
+    raw.update({key: value for key, value in blocks.items() if value is not None})
+    for key in [k_ for k_, v in blocks.items() if v is None]:
+        raw.pop(key, None)
+    return study_from_mapping(raw)

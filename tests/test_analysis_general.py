@@ -13,17 +13,21 @@ import pandas as pd
 import pytest
 import yaml
 from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep
 
-from trialreport.analysis.ard import ARD, build_ard
-from trialreport.analysis.efficacy import responder_flags
-from trialreport.analysis.safety import sae_listing, soc_pt_counts
+from trialreport.ard import ARD, build_ard
 from trialreport.data import trial_from_frames
 from trialreport.demodata.synthetic import make_synthetic_trial
-from trialreport.study import load_study
+from trialreport.families.binary import responder_flags
+from trialreport.families.listings import ae_listing
+from trialreport.families.profiles import swimmer_data
+from trialreport.study import StudyDefinitionError, load_study
 
 PLACEBO, LOW, HIGH = "Placebo", "Zelvimab 50 mg", "Zelvimab 100 mg"
 ARMS = [PLACEBO, LOW, HIGH]
 TOTAL = "Overall"
+HIGH_VS_PLACEBO = f"{HIGH} vs {PLACEBO}"
+LOW_VS_PLACEBO = f"{LOW} vs {PLACEBO}"
 
 
 def _trial(tmp_path, raw: dict, frames: dict):
@@ -108,6 +112,7 @@ def test_baseline_continuous_and_test(built, synthetic) -> None:
     expected = stats.kruskal(*groups)
     assert ard.get("baseline", "AGE", "pvalue", "comparison") == pytest.approx(expected.pvalue)
     assert "Kruskal-Wallis" in ard.method("baseline", "AGE", "pvalue", "comparison")
+    assert ard.get("baseline", "AGE", "precision") == 0  # whole years
 
 
 def test_baseline_categorical_keeps_unlisted_levels(built, synthetic) -> None:
@@ -170,14 +175,16 @@ def test_binary_endpoints_match_the_records(built, synthetic) -> None:
                 stats.beta.ppf(0.025, n, N - n + 1))
             assert ard.get("efficacy", ep, "upper", arm) == pytest.approx(
                 stats.beta.ppf(0.975, n + 1, N - n))
-        n1, N1 = counts.loc[HIGH, "sum"], counts.loc[HIGH, "size"]
         n2, N2 = counts.loc[PLACEBO, "sum"], counts.loc[PLACEBO, "size"]
-        assert ard.get("efficacy", ep, "estimate", "comparison") == pytest.approx(
-            n1 / N1 - n2 / N2)
-        lo, hi = (ard.get("efficacy", ep, s, "comparison") for s in ("lower", "upper"))
-        assert lo < n1 / N1 - n2 / N2 < hi
-        p = stats.fisher_exact([[n1, N1 - n1], [n2, N2 - n2]]).pvalue
-        assert ard.get("efficacy", ep, "pvalue", "comparison") == pytest.approx(p)
+        for arm, group in ((HIGH, HIGH_VS_PLACEBO), (LOW, LOW_VS_PLACEBO)):  # every pair
+            n1, N1 = counts.loc[arm, "sum"], counts.loc[arm, "size"]
+            assert ard.get("efficacy", ep, "estimate", group) == pytest.approx(
+                n1 / N1 - n2 / N2)
+            lo, hi = (ard.get("efficacy", ep, s, group) for s in ("lower", "upper"))
+            assert (lo, hi) == pytest.approx(confint_proportions_2indep(
+                n1, N1, n2, N2, method="newcomb", compare="diff"))
+            p = stats.fisher_exact([[n1, N1 - n1], [n2, N2 - n2]]).pvalue
+            assert ard.get("efficacy", ep, "pvalue", group) == pytest.approx(p)
     assert ard.get("efficacy", "RESP24", "n", TOTAL) == exp["RESP24"].sum()
 
 
@@ -204,6 +211,7 @@ def test_time_to_flare_in_weeks(built, synthetic) -> None:
         e = sub["CNSR"].to_numpy() == 0
         by_arm[arm] = (t, e)
         assert ard.get("tte", "TTFLARE", "n", arm) == len(sub)
+        assert ard.get("tte", "", "N", arm) == len(sub)
         assert ard.get("tte", "TTFLARE", "events", arm) == e.sum()
         ts, surv = _km(t, e)
         s12 = surv[ts <= 12][-1] if (ts <= 12).any() else 1.0
@@ -217,7 +225,9 @@ def test_time_to_flare_in_weeks(built, synthetic) -> None:
         else:
             assert np.isnan(median)
     p = _logrank_p(*by_arm[HIGH], *by_arm[PLACEBO])
-    assert ard.get("tte", "TTFLARE", "pvalue", "comparison") == pytest.approx(p, rel=1e-9)
+    assert ard.get("tte", "TTFLARE", "pvalue", HIGH_VS_PLACEBO) == pytest.approx(p, rel=1e-9)
+    p = _logrank_p(*by_arm[LOW], *by_arm[PLACEBO])
+    assert ard.get("tte", "TTFLARE", "pvalue", LOW_VS_PLACEBO) == pytest.approx(p, rel=1e-9)
     assert set(ard.select("tte", "TTFLARE", "surv", TOTAL)["category"]) == {"12", "24", "52"}
 
 
@@ -230,7 +240,7 @@ def _teae(frames) -> pd.DataFrame:
 
 
 def test_ae_overview_and_soc_pt(built, synthetic) -> None:
-    data, ard = built
+    _, ard = built
     frames = synthetic[1]
     ae = _teae(frames)
     assert len(ae) < len(frames["adae"])  # non-emergent events are left out
@@ -242,34 +252,68 @@ def test_ae_overview_and_soc_pt(built, synthetic) -> None:
         assert ard.get("ae_overview", "ANY_SAE", "events", arm) == len(s)
         assert ard.get("ae_overview", "ANY_SAE", "pct", arm) == pytest.approx(
             100 * s["USUBJID"].nunique() / saf_n[arm])
-        fatal = s[s["AEOUT"] == "FATAL"]
-        assert ard.get("ae_overview", "SAE_FATAL", "events", arm) == len(fatal)
-        worst = ae[ae["ARMX"] == arm].assign(
-            r=lambda f: f["AESEV"].map({"MILD": 0, "MODERATE": 1, "SEVERE": 2}))
-        worst = worst.groupby("USUBJID")["r"].max()
-        assert ard.get("ae_overview", "MAX_SEVERITY", "subjects", arm, "SEVERE") == (
-            worst == 2).sum()
+        fatal = ae[(ae["ARMX"] == arm) & (ae["AEOUT"] == "FATAL")]
+        assert ard.get("ae_overview", "AE_FATAL", "events", arm) == len(fatal)
+        assert ard.get("ae_overview", "", "N", arm) == saf_n[arm]
     pt = ae.groupby(["AEBODSYS", "AEDECOD"])["USUBJID"].nunique()
     for (soc, term), n in pt.items():
-        assert ard.get("ae_soc_pt", soc, "subjects", TOTAL, term) == n
-    assert ard.get("ae_soc_pt", "ANY", "events", TOTAL) == len(ae)
-    counts = soc_pt_counts(data, serious_only=True)
-    socs = counts[(counts["category"] == "") & (counts["group"] == TOTAL)
-                  & (counts["variable"] != "ANY")]
-    totals = socs["subjects"].to_numpy()
-    assert (np.diff(totals) <= 0).all()  # decreasing frequency
+        assert ard.get("teae_soc_pt", soc, "subjects", TOTAL, term) == n
+    assert ard.get("teae_soc_pt", "ANY", "events", TOTAL) == len(ae)
+    socs = ard.select("sae_soc_pt", statistic="subjects", group=TOTAL, category="")
+    totals = socs.loc[socs["variable"] != "ANY", "value"].to_numpy()
+    assert len(totals) > 1 and (np.diff(totals) <= 0).all()  # decreasing frequency
+
+
+def test_maximum_severity_counts_each_patient_at_the_worst_grade(built, synthetic) -> None:
+    _, ard = built
+    ae = _teae(synthetic[1]).assign(
+        r=lambda f: f["AESEV"].map({"MILD": 0, "MODERATE": 1, "SEVERE": 2}))
+    for arm in ARMS:
+        worst = ae[ae["ARMX"] == arm].groupby("USUBJID")["r"].max()
+        for rank, level in enumerate(("MILD", "MODERATE", "SEVERE")):
+            assert ard.get("teae_severity", "ANY", f"subjects@{level}", arm) == (
+                worst == rank).sum()
+        # every patient with an event is counted exactly once
+        assert sum(ard.get("teae_severity", "ANY", f"subjects@{lv}", arm)
+                   for lv in ("MILD", "MODERATE", "SEVERE")) == len(worst)
+    soc = ae["AEBODSYS"].iloc[0]
+    worst_soc = ae[ae["AEBODSYS"] == soc].groupby("USUBJID")["r"].max()
+    assert ard.get("teae_severity", soc, "subjects@SEVERE", TOTAL) == (worst_soc == 2).sum()
+
+
+def test_ae_statistics_against_the_reference_arm(built, synthetic) -> None:
+    """Fisher's exact p-value (scipy) and the Newcombe risk difference (statsmodels) for any
+    TEAE and for every SOC/PT row, for each arm against placebo."""
+    _, ard = built
+    ae = _teae(synthetic[1])
+    saf_n = _pop(synthetic[1]["adsl"], "SAFFL", "TRTA")["ARMX"].value_counts()
+    rows = [("ANY", "", ae)]
+    for (soc, term), sub in list(ae.groupby(["AEBODSYS", "AEDECOD"]))[:8]:
+        rows.append((soc, term, sub))
+    for soc, term, sub in rows:
+        subjects = sub.groupby("ARMX")["USUBJID"].nunique().reindex(ARMS, fill_value=0)
+        for arm, group in ((HIGH, HIGH_VS_PLACEBO), (LOW, LOW_VS_PLACEBO)):
+            a, n1 = int(subjects[arm]), int(saf_n[arm])
+            b, n2 = int(subjects[PLACEBO]), int(saf_n[PLACEBO])
+            p = stats.fisher_exact([[a, n1 - a], [b, n2 - b]]).pvalue
+            assert ard.get("teae_soc_pt", soc, "pvalue", group, term) == pytest.approx(p)
+            assert ard.get("teae_soc_pt", soc, "estimate", group, term) == pytest.approx(
+                a / n1 - b / n2)
+            lo, hi = confint_proportions_2indep(a, n1, b, n2, method="newcomb", compare="diff")
+            assert ard.get("teae_soc_pt", soc, "lower", group, term) == pytest.approx(lo)
+            assert ard.get("teae_soc_pt", soc, "upper", group, term) == pytest.approx(hi)
 
 
 def test_sae_listing_is_sorted_and_complete(built, synthetic) -> None:
     data, _ = built
-    listing = sae_listing(data)
+    listing = ae_listing(data, data.study.output("sae_listing"))
     sae = _teae(synthetic[1]).query("AESER == 'Y'")
     assert len(listing) == len(sae)
-    assert list(listing.columns) == ["USUBJID", "TRTA", "AEBODSYS", "AEDECOD", "ASTDY", "AESEV",
-                                     "AEREL", "AEOUT"]
-    order = listing["TRTA"].map({"Placebo": 0, "50 mg": 1, "100 mg": 2})
+    assert list(listing.columns) == ["subject", "arm", "soc", "pt", "start_day",
+                                     "severity_text", "relatedness", "outcome"]
+    order = listing["arm"].cat.codes
     assert order.is_monotonic_increasing
-    key = list(zip(order, listing["USUBJID"], listing["ASTDY"], strict=True))
+    key = list(zip(order, listing["subject"], listing["start_day"], strict=True))
     assert key == sorted(key)
 
 
@@ -289,6 +333,7 @@ def test_arm_without_events(synthetic, tmp_path) -> None:
     assert ard.get("ae_overview", "ANY_SAE", "subjects", LOW) == 0
     assert ard.get("ae_overview", "ANY_SAE", "pct", LOW) == 0
     sae_low = ard.select("sae_soc_pt", group=LOW)
+    sae_low = sae_low[sae_low["variable"] != ""]  # the arm's big N is not a count of events
     assert len(sae_low) > 0 and (sae_low["value"] == 0).all()
     assert ard.get("efficacy", "RESP24", "n", LOW) == 0
     assert ard.get("efficacy", "RESP24", "lower", LOW) == 0
@@ -299,55 +344,50 @@ def test_arm_without_events(synthetic, tmp_path) -> None:
     assert ard.problems() == []
 
 
-def test_empty_arm(synthetic, tmp_path) -> None:
+def test_empty_arm_is_an_error(synthetic, tmp_path) -> None:
+    """An arm with no subjects is an error naming it, never a column of zeros."""
     raw, frames = copy.deepcopy(synthetic)
     raw["arms"]["levels"].append({"code": "Zelvimab 200 mg", "label": "200 mg"})
-    ard = build_ard(_trial(tmp_path, raw, frames))
-    empty = "Zelvimab 200 mg"
-    for pop in ("ITT", "MITT", "SAFETY", "PP"):
-        assert ard.get("population", "N", "n", empty, population=pop) == 0
-    assert ard.get("baseline", "AGE", "n", empty) == 0
-    assert np.isnan(ard.get("baseline", "AGE", "median", empty))
-    assert ard.get("baseline", "SEX", "N", empty, "F") == 0
-    assert np.isnan(ard.get("baseline", "SEX", "pct", empty, "F"))
-    assert ard.get("efficacy", "RESP24", "N", empty) == 0
-    assert np.isnan(ard.get("efficacy", "RESP24", "estimate", empty))
-    assert ard.get("tte", "TTFLARE", "n", empty) == 0
-    assert np.isnan(ard.get("ae_overview", "ANY_AE", "pct", empty))
-    assert ard.get("consort", "allocated", "n", empty) == 0
-    # the other arms and the comparison are unchanged by an empty column
-    assert ard.get("population", "N", "n", TOTAL, population="ITT") == 3000
-    assert not np.isnan(ard.get("efficacy", "RESP24", "pvalue", "comparison"))
-    assert ard.problems() == []
+    with pytest.raises(StudyDefinitionError, match="'Zelvimab 200 mg' is not a value of TRTP"):
+        _trial(tmp_path, raw, frames)
 
 
-def test_missing_optional_datasets_are_skipped(synthetic, tmp_path) -> None:
+def test_arm_code_one_character_off_is_an_error(synthetic, tmp_path) -> None:
     raw, frames = copy.deepcopy(synthetic)
-    for role in ("adrs", "adtte", "screening"):
-        del frames[role]
-    ard = build_ard(_trial(tmp_path, raw, frames))
-    analyses = set(ard.frame["analysis"])
-    assert "efficacy" not in analyses and "tte" not in analyses
-    assert {"population", "consort", "baseline", "ae_overview"} <= analyses
-    assert ard.select("consort", "assessed").empty
-    assert ard.get("consort", "randomised", "n", TOTAL) == 3000
+    raw["arms"]["levels"][1]["code"] = "Zelvimab 50mg"
+    with pytest.raises(StudyDefinitionError) as err:
+        _trial(tmp_path, raw, frames)
+    text = str(err.value)
+    assert "did you mean 'Zelvimab 50 mg'?" in text
+    assert "not arms of the study: 'Zelvimab 50 mg'" in text  # its subjects are not dropped
+    assert "study.yml:" in text  # names the file and line
+
+
+def test_missing_dataset_is_an_error(synthetic, tmp_path) -> None:
+    raw, frames = copy.deepcopy(synthetic)
+    del frames["adrs"]
+    with pytest.raises(StudyDefinitionError, match="dataset 'adrs' is not in the data folder"):
+        _trial(tmp_path, raw, frames)
 
 
 def test_study_without_optional_sections(synthetic, tmp_path) -> None:
     raw, frames = copy.deepcopy(synthetic)
     for section in ("disposition", "endpoints", "time_to_event", "safety", "baseline"):
         raw.pop(section)
+    raw["outputs"] = [o for o in raw["outputs"] if o["type"] == "population_sets"]
+    for role in ("adrs", "adtte", "screening", "adae"):
+        del frames[role]
     ard = build_ard(_trial(tmp_path, raw, frames))
-    assert set(ard.frame["analysis"]) == {"population"}
+    assert set(ard.frame["analysis"]) == {"population", "analysis_sets"}
     assert isinstance(ard, ARD)
 
 
 def test_swimmer_lanes_from_the_definition(synthetic, tmp_path) -> None:
-    from trialreport.analysis.swimmer import swimmer_data
-
     raw, frames = copy.deepcopy(synthetic)
-    assert swimmer_data(_trial(tmp_path, raw, frames)) is None  # no swimmer: section
-    raw["swimmer"] = {"response": {"paramcd": "RESPONSE"},
+    with pytest.raises(ValueError, match="needs a 'swimmer:' block"):
+        swimmer_data(_trial(tmp_path, raw, frames))
+    raw["swimmer"] = {"response": {"paramcd": "RESPONSE", "levels": {"Y": "Response",
+                                                                      "N": "No response"}},
                       "relapse": {"paramcd": "FLARE", "value": "Y"}, "months": 6}
     sd = swimmer_data(_trial(tmp_path, raw, frames))
     saf = _pop(frames["adsl"], "SAFFL", "TRTA")

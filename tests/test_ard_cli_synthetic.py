@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from trialreport.analysis.ard import ARD
+from trialreport.ard import ARD
 from trialreport.cli import main
 from trialreport.demodata.synthetic import write_synthetic_trial
 from trialreport.spec.model import load_specification
@@ -100,7 +100,8 @@ def test_files_are_a_real_study(trial, records) -> None:
     study = load_study(trial["study"])
     assert [a.code for a in study.arms] == ARMS
     assert all(re.fullmatch(r"14\.\d\.\d", o.id) for o in study.outputs.values())
-    assert yaml.safe_load(trial["study"].read_text(encoding="utf-8"))["study"]["synthetic"]
+    assert yaml.safe_load(trial["study"].read_text(encoding="utf-8"))["study"][
+        "synthetic_notice"]
 
 
 def test_validate_exits_0(trial) -> None:
@@ -180,11 +181,12 @@ def test_csv_output_holds_the_same_results(trial, ard_json) -> None:
 
 
 def test_tables_build_from_the_synthetic_ard(trial, ard_json) -> None:
-    from trialreport.tables import build, to_html
+    from trialreport.tables import build_output, to_html
 
     study = load_study(trial["study"])
-    for name in ("baseline", "efficacy", "tte", "ae_overview", "sae_soc_pt"):
-        assert study.output(name).caption in to_html(build(name, ard_json, study))
+    for name in ("baseline", "efficacy", "tte", "ae_overview", "sae_soc_pt", "teae_soc_pt",
+                 "teae_severity", "disposition", "analysis_sets"):
+        assert study.output(name).caption in to_html(build_output(study, name, ard_json))
 
 
 # -- broken data ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from conftest import DATA, SPEC
-from trialreport.analysis.ard import ARD, COLUMNS, KEY, build_ard, build_ard_from_paths
+from trialreport.ard import ARD, COLUMNS, KEY, build_ard, build_ard_from_paths
 from trialreport.cli import main
 from trialreport.data import load_trial
 
@@ -27,9 +27,14 @@ def test_frame_follows_the_contract(ard) -> None:
     assert f["value"].dtype == np.float64
     assert not f.duplicated(list(KEY)).any()
     assert ard.problems() == []
-    assert list(dict.fromkeys(f["analysis"])) == ["population", "consort", "baseline",
-                                                  "efficacy", "tte", "ae_overview",
-                                                  "sae_soc_pt", "ae_soc_pt"]
+    # the big N rows, then each output of the study definition in its order
+    outputs = [name for name, o in ard.outputs.items() if o["type"] not in
+               ("swimmer", "ae_listing")]  # records, not results: no rows
+    assert list(dict.fromkeys(f["analysis"])) == ["population", *outputs]
+    assert ard.outputs["efficacy"] == {"number": "14.2.1", "type": "binary_endpoints",
+                                       "kind": "table", "title": (
+                                           "Response at month 6 and sustained remission to "
+                                           "month 12 by dose"), "population": "FAS"}
 
 
 def test_metadata_records_inputs_and_versions(ard) -> None:
@@ -44,6 +49,7 @@ def test_metadata_records_inputs_and_versions(ard) -> None:
     assert {"pandas", "numpy", "scipy", "lifelines", "trialreport"} <= set(meta["packages"])
     assert meta["version_stamp"].startswith("ALEVIATE ARD")
     assert meta["total_label"] == "Total"
+    assert meta["report_version"] == "1.1.0"
 
 
 def test_json_round_trip(ard, tmp_path) -> None:
@@ -73,8 +79,8 @@ def test_csv_round_trip_is_exact(ard, tmp_path) -> None:
 
 
 def test_two_builds_are_identical() -> None:
-    data = load_trial(DATA, SPEC)
-    first, second = build_ard(data), build_ard(load_trial(DATA, SPEC))
+    data = load_trial(DATA, SPEC, STUDY)
+    first, second = build_ard(data), build_ard(load_trial(DATA, SPEC, STUDY))
     assert first.equals(second)
     assert first.to_json() == second.to_json()
     assert first.to_csv() == second.to_csv()
@@ -84,18 +90,20 @@ def test_get_and_select(ard) -> None:
     assert ard.get("population", "N", "n", population="FAS") == 23
     with pytest.raises(KeyError):
         ard.get("population", "N", "n")  # three populations match
-    assert len(ard.select("efficacy", "RESP6", group="comparison")) == 4
+    comparison = "Alemtuzumab 60 mg vs Alemtuzumab 30 mg"
+    assert len(ard.select("efficacy", "RESP6", group=comparison)) == 4
 
 
 def test_contract_violations_are_listed(ard) -> None:
     frame = pd.concat([ard.frame, ard.frame.iloc[[0]]], ignore_index=True)
     frame.loc[len(frame) - 1, "analysis"] = "population"
-    bad = ARD(frame)
+    bad = ARD(frame, ard.metadata)
     problems = bad.problems()
     assert any("key not unique" in p for p in problems)
     frame2 = ard.frame.copy()
     frame2.loc[0, "analysis"] = "nonsense"
-    assert any("unknown analysis" in p for p in ARD(frame2).problems())
+    assert any("neither 'population' nor an output" in p
+               for p in ARD(frame2, ard.metadata).problems())
 
 
 def test_cli_writes_json_and_csv(tmp_path, capsys) -> None:

@@ -59,8 +59,8 @@ def test_code_cells_are_one_line_calls(path: Path) -> None:
         code = [x for x in cell.splitlines() if x.strip() and not x.startswith("#|")]
         assert len(code) <= 4, cell
         for line in code:
-            assert re.match(r"^(from trialreport[\w.]* import [\w, ]+|\w+ = [\w.]+(\(\))?|"
-                            r"b\.\w+\([^()]*\))$", line), line
+            assert re.match(r"^(import trialreport as tr|from trialreport[\w.]* import [\w, ]+|"
+                            r"\w+ = [\w.]+(\(\))?|b\.\w+\([^()]*\))$", line), line
 
 
 def test_detector_catches_a_typed_number() -> None:

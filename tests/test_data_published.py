@@ -17,7 +17,7 @@ from trialreport.data import load_trial
 
 @pytest.fixture(scope="module")
 def trial():
-    return load_trial(DATA, SPEC)
+    return load_trial(DATA, SPEC, SPEC / "study.yml")
 
 
 @pytest.fixture(scope="module")

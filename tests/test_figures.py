@@ -14,6 +14,7 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
+from conftest import DATA, SPEC, STUDY_FILE, synthetic_study
 from trialreport.data import TrialData, load_trial
 from trialreport.figures import (
     A4_WIDTH_IN,
@@ -22,8 +23,6 @@ from trialreport.figures import (
     KMCurve,
     Lane,
     as_consort_counts,
-    consort_figure,
-    km_figure,
     plot_consort,
     plot_km,
     plot_swimmer,
@@ -43,12 +42,20 @@ MIN_FONT = 7.5
 
 @pytest.fixture(scope="module")
 def trial() -> TrialData:
-    return load_trial()
+    return load_trial(DATA, SPEC, STUDY_FILE)
+
+
+def _figure(t: TrialData, name: str) -> Figure:
+    """Output ``name`` of the study definition, built as the report builds it."""
+    from trialreport.ard import build_ard
+    from trialreport.tables import build_output
+
+    return build_output(t.study, name, build_ard(t), t)
 
 
 @pytest.fixture(scope="module")
 def labels(trial: TrialData) -> dict[str, str]:
-    return {a.code: a.label for a in trial.study.arms}
+    return trial.study.arm_labels
 
 
 def _counts(reasons: pd.Series) -> tuple[tuple[str, int], ...]:
@@ -97,11 +104,15 @@ def _three_arm_flow() -> ConsortCounts:
 THREE_ARM_LABELS = {"PBO": "Placebo", "LOW": "Alemtuzumab 30 mg", "HIGH": "Alemtuzumab 60 mg"}
 
 
+LANDMARK = 6  # months: time to relapse is counted from month 6 (the study definition's origin)
+
+
 def _km_from_data(t: TrialData) -> list[KMCurve]:
     tte = t["adtte"].merge(t.adsl[["USUBJID", "TRT01P", "FASFL"]], on="USUBJID")
     tte = tte[(tte["PARAMCD"] == "TTRELAPS") & (tte["FASFL"] == "Y")]
-    return [KMCurve.from_durations(a.code, tte.loc[tte["TRT01P"] == a.code, "AVAL"]
-                                   .astype(float) / MONTH,
+    tte = tte.assign(M=tte["AVAL"].astype(float) / MONTH - LANDMARK)
+    tte = tte[tte["M"] > 0]
+    return [KMCurve.from_durations(a.code, tte.loc[tte["TRT01P"] == a.code, "M"],
                                    tte.loc[tte["TRT01P"] == a.code, "CNSR"] == 0)
             for a in t.study.arms]
 
@@ -249,18 +260,20 @@ def test_consort_three_arms(trial: TrialData) -> None:
 def test_consort_adapters_agree(trial: TrialData, labels: dict[str, str]) -> None:
     """The analysis package's ConsortFlow and its ARD rows give the same diagram text as the
     independent counts."""
-    from trialreport.analysis import consort
+    from trialreport.families import disposition as consort
+
+    spec = trial.study.output("consort")
     mine = _all_text(plot_consort(_consort_from_data(trial), labels))
-    flow = consort.consort_flow(trial)
+    flow = consort.consort_flow(trial, spec)
     from_flow = as_consort_counts(flow)
     assert from_flow.problems() == []
-    ard_rows = consort.consort_ard(trial)
-    from_ard = as_consort_counts(consort.ConsortFlow.from_frame(ard_rows, trial.study))
+    ard_rows = consort.compute(trial, spec)
+    from_ard = as_consort_counts(consort.ConsortFlow.from_frame(ard_rows, trial.study, "consort"))
     assert from_ard == from_flow
     theirs = _all_text(plot_consort(flow, labels))
     numbers = sorted(s for s in mine.split() if s.startswith("(n="))
     assert sorted(s for s in theirs.split() if s.startswith("(n=")) == numbers
-    assert _all_text(consort_figure(trial)) == theirs
+    assert _all_text(_figure(trial, "consort")) == theirs
 
 
 # ------------------------------------------------------------------------------------------
@@ -278,11 +291,11 @@ def test_km_one_line_per_arm_and_at_risk(trial: TrialData, labels: dict[str, str
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend[:2] == list(labels.values()) and "Censored" in legend
 
-    # numbers at risk = subjects with follow-up >= t, straight from ADTTE
+    # numbers at risk = subjects with follow-up >= t (from the landmark), straight from ADTTE
     tte = trial["adtte"].merge(trial.adsl[["USUBJID", "TRT01P"]], on="USUBJID")
-    months = tte["AVAL"].astype(float) / MONTH
+    months = tte["AVAL"].astype(float) / MONTH - LANDMARK
     ticks = time_ticks(months.max())
-    assert list(ax.get_xticks()) == list(ticks) and ticks[-1] == 12
+    assert list(ax.get_xticks()) == list(ticks) and ticks[-1] == 6
     expected = {labels[a]: [int(((tte["TRT01P"] == a) & (months >= t - 1e-9)).sum())
                             for t in ticks] for a in labels}
     assert at_risk_table(fig) == expected
@@ -296,13 +309,15 @@ def test_km_one_line_per_arm_and_at_risk(trial: TrialData, labels: dict[str, str
 
 
 def test_km_adapters(trial: TrialData, labels: dict[str, str]) -> None:
-    from trialreport.analysis import time_to_event as tte
+    from trialreport.families import time_to_event as tte
+
     mine = at_risk_table(plot_km(_km_from_data(trial), labels))
     assert at_risk_table(plot_km(tte.km_curves(trial, "TTRELAPS"), labels)) == mine
     assert at_risk_table(plot_km(tte.tte_frame(trial, "TTRELAPS"), labels)) == mine
-    fig = km_figure(trial)
+    fig = _figure(trial, "km_relapse")
     assert at_risk_table(fig) == mine
     assert fig.axes[0].get_ylabel() == "Proportion free of relapse"
+    assert fig.axes[0].get_xlabel() == "Time from month 6 (months)"
 
 
 def test_km_step_values() -> None:
@@ -364,8 +379,7 @@ def test_swimmer_sorted_by_response_then_follow_up(labels: dict[str, str]) -> No
 
 
 def test_swimmer_from_analysis(trial: TrialData, labels: dict[str, str]) -> None:
-    from trialreport.analysis.swimmer import swimmer_data
-    from trialreport.figures import swimmer_figure
+    from trialreport.families.profiles import swimmer_data
 
     sd = swimmer_data(trial)
     fig = plot_swimmer(sd, labels)
@@ -373,7 +387,7 @@ def test_swimmer_from_analysis(trial: TrialData, labels: dict[str, str]) -> None
     mine = plot_swimmer(_lanes_from_data(trial), labels)
     assert ([t.get_text() for t in fig.axes[0].get_yticklabels()]
             == [t.get_text() for t in mine.axes[0].get_yticklabels()])
-    assert swimmer_lanes(swimmer_figure(trial)) == swimmer_lanes(fig)
+    assert swimmer_lanes(_figure(trial, "swimmer")) == swimmer_lanes(fig)
 
 
 # ------------------------------------------------------------------------------------------
@@ -408,8 +422,9 @@ from trialreport.data import load_trial
 from trialreport.figures import plot_consort, plot_km, plot_swimmer, save_figure
 sys.path.insert(0, {tests!r})
 from test_figures import _consort_from_data, _km_from_data, _lanes_from_data
-t = load_trial()
-labels = {{a.code: a.label for a in t.study.arms}}
+from conftest import DATA, SPEC, STUDY_FILE
+t = load_trial(DATA, SPEC, STUDY_FILE)
+labels = t.study.arm_labels
 out = Path({folder!r})
 save_figure(plot_consort(_consort_from_data(t), labels), out / "consort")
 save_figure(plot_km(_km_from_data(t), labels), out / "km")
@@ -444,30 +459,26 @@ def test_every_figure_of_another_trial_builds_from_its_definition() -> None:
     """A three-arm trial with other names (a 'flare' endpoint in weeks) gets its numbered
     figures from its own study definition, without code changes."""
     from trialreport.data import trial_from_frames
-    from trialreport.demodata.synthetic import make_synthetic_trial, study_outputs
-    from trialreport.figures import build_figure
-    from trialreport.study import Study
+    from trialreport.demodata.synthetic import make_synthetic_trial
 
-    raw, frames = make_synthetic_trial(300, 3000, arms=3, seed=5)
-    study = Study(raw={**raw, "outputs": study_outputs(3)})
+    _, frames = make_synthetic_trial(300, 3000, arms=3, seed=5)
+    study = synthetic_study(3)
     data = trial_from_frames(study, frames)
     names = [spec.name for spec in study.figures()]
     assert names == ["consort", "km_flare"]
-    consort = build_figure(data, "consort")
+    consort = _figure(data, "consort")
     assert "Randomised (n=300)" in _all_text(consort)
-    km = build_figure(data, "km_flare")
+    km = _figure(data, "km_flare")
     assert len([line for line in km.axes[0].get_lines() if line.get_label() in
                 study.arm_labels.values()]) == 3
 
 
 def test_swimmer_takes_response_levels_and_course_label_from_the_definition(
         trial: TrialData) -> None:
-    from trialreport.figures import build_figure
-
-    legend = [t.get_text() for t in build_figure(trial, "swimmer").legends[0].get_texts()]
-    settings = trial.study.section("swimmer")
-    assert settings["exposure"]["label"] in legend
-    assert all(label in legend for label in settings["response"]["levels"].values())
+    legend = [t.get_text() for t in _figure(trial, "swimmer").legends[0].get_texts()]
+    settings = trial.study.model.swimmer
+    assert settings.exposure.label in legend
+    assert all(label in legend for label in settings.response.levels.values())
     other = plot_swimmer(_lanes_from_data(trial), responses={"CR": "Complete remission",
                                                              "PR": "Partial remission"})
     texts = [t.get_text() for t in other.legends[0].get_texts()]

@@ -8,16 +8,18 @@ import re
 import pytest
 
 from conftest import SPEC
-from trialreport.book import book
+from trialreport.book import open_book
 from trialreport.spec import load_specification
 
-TABLES = ["baseline", "efficacy", "time_to_relapse", "ae_overview", "sae_soc_pt", "sae_listing"]
+TABLES = ["disposition", "analysis_sets", "baseline", "exposure", "efficacy", "time_to_relapse",
+          "ae_overview", "teae_soc_pt", "teae_severity", "related_soc_pt", "sae_soc_pt", "deaths",
+          "sae_listing"]
 # N (big N), P (P-value) and U (Mann-Whitney U) are notation, not abbreviations.
 NOTATION = {"N", "P", "U"}
 
 
 def table_text(name: str) -> str:
-    raw = book().table(name, title=True).html
+    raw = open_book(SPEC.parent).table(name, title=True).html
     raw = re.sub(r"<style.*?</style>", "", raw, flags=re.S)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", raw)))
 
@@ -35,5 +37,6 @@ def test_abbreviations_are_defined_in_the_footnotes(name: str) -> None:
 @pytest.mark.parametrize("name", TABLES)
 def test_population_and_source_are_stated(name: str) -> None:
     text = table_text(name)
-    assert re.search(r"(Full analysis set|Safety population) \(N=\d+\)", text)
+    assert re.search(r"(Randomised set|Full analysis set|Safety population)[\w :]* \(N=\d+\)",
+                     text)
     assert "Source: ADSL" in text

@@ -6,10 +6,10 @@ import hashlib
 import json
 import shutil
 import subprocess
-import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from trialreport.history import history_markdown, parse_changelog, read_history
 from trialreport.versioning import (
@@ -39,9 +39,8 @@ def _project(tmp_path: Path, version: str = "9.8.7") -> Path:
     project = tmp_path / "proj"
     (project / "data").mkdir(parents=True)
     (project / "data_spec").mkdir()
-    (project / "pyproject.toml").write_text(
-        f'[project]\nname = "x"\nversion = "{version}"\n', encoding="utf-8")
-    (project / "data_spec" / "study.yml").write_text("study: {id: DEMO}\n", encoding="utf-8")
+    (project / "data_spec" / "study.yml").write_text(
+        f"report: {{version: {version}}}\nstudy: {{id: DEMO}}\n", encoding="utf-8")
     (project / "data" / "adsl.csv").write_bytes(b"USUBJID,AGE\nA-001,40\n")
     (project / "data" / "notes.txt").write_text("not a dataset\n", encoding="utf-8")
     return project
@@ -53,14 +52,27 @@ def _git(project: Path, *args: str) -> None:
                    check=True, capture_output=True)
 
 
-def test_version_comes_from_pyproject(tmp_path: Path) -> None:
+def test_version_comes_from_the_study_definition(tmp_path: Path) -> None:
     project = _project(tmp_path, "9.8.7")
     assert report_version(project) == "9.8.7"
     assert report_stem(project) == "DEMO-CSR-v9.8.7"
-    with (ROOT / "pyproject.toml").open("rb") as handle:
-        expected = tomllib.load(handle)["project"]["version"]
-    assert report_version(ROOT) == expected
-    assert version_stamp(project)["version"] == "9.8.7"
+    study = yaml.safe_load((ROOT / "data_spec" / "study.yml").read_text(encoding="utf-8"))
+    assert report_version(ROOT) == study["report"]["version"]
+    stamp = version_stamp(project)
+    assert stamp["version"] == "9.8.7"
+    # the tool has its own version, recorded beside the report's
+    from importlib.metadata import version
+
+    assert stamp["tool"] == {"name": "trialreport", "version": version("trialreport")}
+
+
+def test_a_study_without_a_version_is_a_clear_error(tmp_path: Path) -> None:
+    from trialreport.versioning import VersionError
+
+    project = _project(tmp_path)
+    (project / "data_spec" / "study.yml").write_text("study: {id: DEMO}\n", encoding="utf-8")
+    with pytest.raises(VersionError, match="no report.version"):
+        report_version(project)
 
 
 def test_quarto_copy_of_the_version_agrees(tmp_path: Path) -> None:
@@ -69,7 +81,7 @@ def test_quarto_copy_of_the_version_agrees(tmp_path: Path) -> None:
     assert version_conflicts(project) == []
     (project / "_quarto.yml").write_text("trialreport: {version: 1.0.0}\n", encoding="utf-8")
     assert "9.8.7" in version_conflicts(project)[0]
-    assert report_version(project) == "9.8.7"  # pyproject wins
+    assert report_version(project) == "9.8.7"  # the study definition wins
 
 
 def test_data_checksums_match_hashlib(tmp_path: Path) -> None:
@@ -146,7 +158,7 @@ def test_current_stamp_reads_the_render_stamp(tmp_path: Path,
     stamp = current_stamp(project, project / "data")
     assert stamp["version"] == "9.8.7"
     assert find_stamp({"study_id": "DEMO", "stamp": stamp_for_ard(stamp)})["version"] == "9.8.7"
-    (project / "pyproject.toml").unlink()
+    (project / "data_spec" / "study.yml").write_text("study: {id: DEMO}\n", encoding="utf-8")
     assert current_stamp(project)["version"] == "unknown"  # never fails on a missing version
     # the render writes one stamp; chapters read it back
     path = write_stamp({**stamp, TIMESTAMP_KEY: "2030-01-01T00:00:00Z"}, tmp_path / "s.json")
@@ -193,3 +205,8 @@ Intro text.
     assert parse_changelog(text, include_unreleased=True)[0].version == "Unreleased"
     table = history_markdown(entries)
     assert "Fixed: a bug in the exposure table. Changed: wording." in table
+    hostile = parse_changelog("## [2.0.0] - 2027-02-01\n- see [here](javascript:alert(1)) "
+                              "$x$ <b>bold</b> {{< meta title >}}\n")
+    escaped = history_markdown(hostile)  # changelog text is shown literally, never as markup
+    assert "\\[here\\](javascript:alert(1))" in escaped and "\\$x\\$" in escaped
+    assert "\\<b\\>" in escaped and "\\{\\{\\< meta" in escaped

@@ -81,9 +81,30 @@ class Book:
         fact = self.study.fact(name)
         return fact.text if fact is not None else default
 
+    def published(self, result: str) -> str:
+        """A result as the publication prints it (``study.published``), e.g. "10/23 (44%)"."""
+        for fig in self.study.info.published:
+            if fig.result == result:
+                return fig.text
+        raise KeyError(f"the study definition quotes no published figure for {result!r}")
+
     def endpoint(self, endpoint_id: str, field: str = "label") -> str:
         """A field (``label``, ``definition``) of a binary endpoint of the study definition."""
         return str(getattr(self.study.endpoint(endpoint_id), field) or "")
+
+    def origin(self, param: str) -> str:
+        """The time origin of a landmark time-to-event analysis ("month 6")."""
+        spec = self.study.tte(param)
+        if spec.origin is None:
+            return "the start of follow-up"
+        return spec.origin.label or f"{spec.origin.time:g} {spec.origin.unit}"
+
+    def subset(self, param: str) -> str:
+        """Who a time-to-event analysis includes ("responders at month 6")."""
+        from trialreport.families.time_to_event import subset_label
+
+        spec = self.study.tte(param)
+        return subset_label(self.study, spec) or self.study.population(spec.population).label
 
     # -- outputs ----------------------------------------------------------------------------
     def output(self, name: str, title: bool = False) -> Any:

@@ -30,6 +30,8 @@ class TrialData:
     data_dir: Path
     files: dict[str, Path] = field(default_factory=dict)
     validation: ValidationReport | None = None
+    #: Codes of ``(role, variable)`` from the specification's codelists.
+    codelists: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     def __getitem__(self, role: str) -> pd.DataFrame:
         try:
@@ -76,13 +78,15 @@ def load_trial(data_dir: Path, spec_dir: Path, study: Study | Path) -> TrialData
                 codelists[(role, var.name)] = list(var.codelist)
     check_against_data(study, frames, files, codelists)
     return TrialData(study=study, frames=frames, data_dir=data_dir, files=files,
-                     validation=report)
+                     validation=report, codelists=codelists)
 
 
-def trial_from_frames(study: Study, frames: dict[str, pd.DataFrame], check: bool = True
-                      ) -> TrialData:
+def trial_from_frames(study: Study, frames: dict[str, pd.DataFrame], check: bool = True,
+                      codelists: dict[tuple[str, str], list[str]] | None = None) -> TrialData:
     """Wrap already-typed frames (e.g. a synthetic trial built in tests) without validation;
-    the study definition is still checked against them unless ``check`` is false."""
+    the study definition is still checked against them (and the ``codelists`` of the
+    specification) unless ``check`` is false."""
     if check:
-        check_against_data(study, frames)
-    return TrialData(study=study, frames=dict(frames), data_dir=Path("."))
+        check_against_data(study, frames, codelists=codelists)
+    return TrialData(study=study, frames=dict(frames), data_dir=Path("."),
+                     codelists=dict(codelists or {}))

@@ -54,7 +54,7 @@ def glossary(study: Study | None = None) -> dict[str, str]:
 @lru_cache(maxsize=256)
 def _pattern(term: str) -> re.Pattern[str]:
     # a term stands alone: not inside a longer word, code or number ("E" in "E.coli" is not)
-    return re.compile(rf"(?<![\w/.-]){re.escape(term)}(?![\w/-])")
+    return re.compile(rf"(?<![\w/.]){re.escape(term)}(?![\w/])")
 
 
 def abbreviations_in(texts: Iterable[str], study: Study | None = None) -> dict[str, str]:
@@ -64,7 +64,19 @@ def abbreviations_in(texts: Iterable[str], study: Study | None = None) -> dict[s
     """
     text = "\n".join(t for t in texts if t)
     found: dict[str, str] = {}
-    for term, meaning in glossary(study).items():
+    entries = glossary(study)
+    while True:  # a definition may use another abbreviation ("ANCA-associated vasculitis")
+        before = len(found)
+        found.update(_found(text, entries))
+        text = "\n".join([text, *found.values()])
+        if len(found) == before:
+            break
+    return dict(sorted(found.items(), key=lambda kv: (kv[0].lower(), kv[0])))
+
+
+def _found(text: str, entries: dict[str, str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for term, meaning in entries.items():
         if term == "n":
             hit = re.search(r"(?<!\w)n(?= \(%\)|/N\b|, )", text) is not None
         elif term == "N":
@@ -73,7 +85,7 @@ def abbreviations_in(texts: Iterable[str], study: Study | None = None) -> dict[s
             hit = _pattern(term).search(text) is not None
         if hit:
             found[term] = meaning
-    return dict(sorted(found.items(), key=lambda kv: (kv[0].lower(), kv[0])))
+    return found
 
 
 def abbreviation_note(texts: Iterable[str], study: Study | None = None) -> str:

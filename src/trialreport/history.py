@@ -88,9 +88,12 @@ def summarise_changes(changes: tuple[str, ...] | list[str], sep: str = " ") -> s
 
 
 def history_markdown(entries: list[HistoryEntry]) -> str:
-    """A Markdown pipe table ``Version | Date | Changes``."""
+    """A Markdown pipe table ``Version | Date | Changes`` (the changelog's text escaped: shown
+    literally, never as links or markup)."""
+    from trialreport.methods import esc
+
     lines = ["| Version | Date | Changes |", "|:------|:-------|:--------------------------------|"]
     for entry in entries:
-        changes = summarise_changes(entry.changes).replace("|", "\\|")
-        lines.append(f"| {entry.version} | {entry.date} | {changes} |")
+        changes = esc(summarise_changes(entry.changes))
+        lines.append(f"| {esc(entry.version)} | {esc(entry.date)} | {changes} |")
     return "\n".join(lines) + "\n"

@@ -35,7 +35,9 @@ NOT_STATED = "Not stated in the sources"
 #: First and last dates of the study, from the first ADSL variable of each list present.
 FIRST_DATE_VARIABLES = ("RANDDT", "RFICDT", "ENRLDT", "TRTSDT")
 LAST_DATE_VARIABLES = ("EOSDT", "RFPENDT", "LSTALVDT", "TRTEDT")
-_MARKDOWN_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$@~^=:&\"'%])")
+#: Characters that can start Markdown markup anywhere in a line (emphasis, code, links, images,
+#: raw HTML and entities, math, citations, sub/superscript, strike-out, spans, pipes).
+_MARKDOWN_PUNCT = re.compile(r"([\\`*_{}\[\]#|<>$@~^&!])")
 
 
 def esc(text: Any) -> str:

@@ -36,12 +36,13 @@ CHOICES: list[str] = [
     "Sex by arm: 8/12 female (60 mg), 7/11 female (30 mg).",
     "Six-month response by arm: 60 mg 3 complete + 5 partial (8/12), 30 mg 3 complete + 5 partial "
     "(8/11); remission without relapse to month 12: 4/12 and 4/11.",
-    "Serious adverse events: the publication reports 'Ten severe adverse events were observed in "
-    "7 (30%) patients; 4 were related to alemtuzumab'; the reconstruction records these ten "
+    "Serious adverse events: the publication reports 'Ten severe adverse events were observed "
+    "in 7 (30%) patients; 4 were related to alemtuzumab'; the reconstruction records these ten "
     "events as serious adverse events (AESER = Y) and grades their severity separately (a "
     "synthetic choice, so the severity counts are not the publication's). 60 mg 6 events in 4 "
-    "patients (2 related), 30 mg 4 events in 3 patients (2 related); preferred terms and system organ classes are plausible choices in "
-    "MedDRA style (Pneumonia, Sepsis, Infusion related reaction, Vasculitis, Cytomegalovirus "
+    "patients (2 related), 30 mg 4 events in 3 patients (2 related); preferred terms and "
+    "system organ classes are plausible choices in MedDRA style (Pneumonia, Sepsis, Infusion "
+    "related reaction, Vasculitis, Cytomegalovirus "
     "infection, Urinary tract infection, Immune thrombocytopenia, Basedow's disease, Deep vein "
     "thrombosis), not the trial's own coding.",
     "Non-serious adverse events are drawn at random from a list of events common after "

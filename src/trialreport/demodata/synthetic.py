@@ -65,13 +65,17 @@ def study_definition(k: int = 3) -> dict[str, Any]:
     """The study definition of a synthetic trial with ``k`` arms (placebo + ``k-1`` doses)."""
     arms = _arms(k)
     return {
-        "study": {"id": STUDYID, "title": f"Synthetic {k}-arm placebo-controlled trial",
-                  "synthetic": True},
+        "report": {"version": "0.1.0", "status": "Draft"},
+        "sources": {"recon": {"type": "reconstruction",
+                              "citation": "Synthetic trial generated for tests"}},
+        "study": {"id": STUDYID,
+                  "title": {"text": f"Synthetic {k}-arm placebo-controlled trial",
+                            "source": "recon"},
+                  "synthetic_notice": "Synthetic data generated for testing."},
         "datasets": {"adsl": "adsl", "adae": "adae", "adrs": "adrs", "adtte": "adtte",
                      "screening": "screening"},
         "arms": {"variable": "TRTP", "levels": arms, "total": "All patients",
-                 "comparison": {"treatment": arms[-1]["code"], "reference": "Placebo",
-                                "label": f"{arms[-1]['label']} - Placebo"}},
+                 "reference": "Placebo"},
         "populations": {
             "ITT": {"label": "Intention-to-treat", "flag": "ITTFL", "arm_variable": "TRTP"},
             "MITT": {"label": "Modified ITT", "flag": "MITTFL", "arm_variable": "TRTP"},
@@ -86,7 +90,7 @@ def study_definition(k: int = 3) -> dict[str, Any]:
             "discontinued_reason": "DCSREAS", "analysed_flag": "MITTFL",
         },
         "baseline": {
-            "population": "ITT", "tests": True,
+            "population": "ITT", "tests": {"continuous": "auto", "categorical": "auto"},
             "variables": [
                 {"name": "AGE", "label": "Age, years", "type": "continuous"},
                 {"name": "SEX", "label": "Sex", "type": "categorical",
@@ -122,8 +126,11 @@ def study_definition(k: int = 3) -> dict[str, Any]:
             "serious": {"variable": "AESER", "value": "Y"},
             "related": {"variable": "AEREL", "value": "RELATED"},
             "severity": {"variable": "AESEV", "levels": ["MILD", "MODERATE", "SEVERE"]},
+            "fatal": {"variable": "AEOUT", "value": "FATAL"},
             "soc": "AEBODSYS", "term": "AEDECOD", "outcome": "AEOUT", "start_day": "ASTDY",
+            "statistics": {"test": "fisher", "difference_method": "newcombe"},
         },
+        "outputs": study_outputs(k),
     }
 
 
@@ -281,50 +288,36 @@ def make_synthetic_trial(n_subjects: int = 1000, n_ae: int | None = None, arms: 
 # -- the trial on disk ----------------------------------------------------------------------------
 
 
-def study_outputs(k: int = 3) -> dict[str, Any]:
-    """The ``outputs:`` block of the synthetic study definition (ICH E3 section 14 numbering)."""
-    dose = _arms(k)[-1]["label"]
-    return {
-        "tables": [
-            {"id": "14.1.1", "name": "baseline", "population": "ITT",
-             "title": "Demographic and baseline characteristics",
-             "footnotes": ["Continuous variables: median (Q1, Q3); categorical variables: "
-                           "n (%) of subjects with a non-missing value.",
-                           "P-values: Kruskal-Wallis test (continuous) and Pearson's "
-                           "chi-square test (categorical), for description only."]},
-            {"id": "14.2.1", "name": "efficacy", "population": "MITT",
-             "title": "Response at week 24 and sustained response by arm",
-             "footnotes": ["Subjects without an assessment are counted as non-responders.",
-                           "95% CI for each proportion: exact Clopper-Pearson. Difference "
-                           f"{dose} - Placebo with Newcombe hybrid score 95% CI; p-value: "
-                           "Fisher's exact test, two-sided."]},
-            {"id": "14.2.2", "name": "tte", "population": "MITT",
-             "title": "Time to first flare (Kaplan-Meier estimates)",
-             "footnotes": ["Time from first dose in weeks; subjects without a flare are "
-                           "censored at the end of study. P-value: log-rank test, two-sided."]},
-            {"id": "14.3.1", "name": "ae_overview", "population": "SAFETY",
-             "title": "Overview of treatment-emergent adverse events",
-             "footnotes": ["Subjects are counted once in each row; events each time they "
-                           "occur."]},
-            {"id": "14.3.2", "name": "sae_soc_pt", "population": "SAFETY",
-             "title": "Serious adverse events by system organ class and preferred term",
-             "footnotes": ["n (%) = subjects with at least one event; E = number of events."]},
-            {"id": "14.3.3", "name": "sae_listing", "population": "SAFETY",
-             "title": "Listing of serious adverse events",
-             "footnotes": ["Study day is counted from the first dose (day 1)."]},
-        ],
-        "figures": [
-            {"id": "14.1.1", "name": "consort", "type": "consort",
-             "title": "CONSORT 2010 flow diagram"},
-            {"id": "14.2.1", "name": "km_flare", "type": "km",
-             "title": "Kaplan-Meier estimate of time to first flare, by arm"},
-        ],
-        "source_datasets": {
-            "baseline": ["ADSL"], "efficacy": ["ADSL", "ADRS"], "tte": ["ADSL", "ADTTE"],
-            "ae_overview": ["ADSL", "ADAE"], "sae_soc_pt": ["ADSL", "ADAE"],
-            "sae_listing": ["ADSL", "ADAE"],
-        },
-    }
+def study_outputs(k: int = 3) -> list[dict[str, Any]]:
+    """The ``outputs:`` list of the synthetic study definition (ICH E3 section 14 numbering)."""
+    return [
+        {"id": "14.1.1", "name": "consort", "type": "consort",
+         "title": "CONSORT 2010 flow diagram"},
+        {"id": "14.1.1", "name": "disposition", "type": "disposition", "population": "ITT",
+         "title": "Disposition of randomised subjects"},
+        {"id": "14.1.2", "name": "analysis_sets", "type": "population_sets", "population": "ITT",
+         "title": "Analysis sets"},
+        {"id": "14.1.3", "name": "baseline", "type": "baseline", "population": "ITT",
+         "title": "Demographic and baseline characteristics"},
+        {"id": "14.2.1", "name": "efficacy", "type": "binary_endpoints", "population": "MITT",
+         "title": "Response at week 24 and sustained response by arm",
+         "footnotes": ["Subjects without an assessment are counted as non-responders."]},
+        {"id": "14.2.2", "name": "tte", "type": "time_to_event", "param": "TTFLARE",
+         "population": "MITT", "title": "Time to first flare (Kaplan-Meier estimates)"},
+        {"id": "14.2.1", "name": "km_flare", "type": "km", "param": "TTFLARE",
+         "population": "MITT", "title": "Kaplan-Meier estimate of time to first flare, by arm"},
+        {"id": "14.3.1", "name": "ae_overview", "type": "ae_overview", "population": "SAFETY",
+         "title": "Overview of treatment-emergent adverse events"},
+        {"id": "14.3.2", "name": "teae_soc_pt", "type": "ae_soc_pt", "population": "SAFETY",
+         "title": "Treatment-emergent adverse events by system organ class and preferred term"},
+        {"id": "14.3.3", "name": "teae_severity", "type": "ae_severity", "population": "SAFETY",
+         "title": "Treatment-emergent adverse events by maximum severity"},
+        {"id": "14.3.4", "name": "sae_soc_pt", "type": "ae_soc_pt", "filter": "serious",
+         "population": "SAFETY",
+         "title": "Serious adverse events by system organ class and preferred term"},
+        {"id": "14.3.2", "name": "sae_listing", "type": "ae_listing", "population": "SAFETY",
+         "title": "Listing of serious adverse events"},
+    ]
 
 
 def _csv_text(frame: pd.DataFrame) -> pd.DataFrame:

@@ -474,7 +474,7 @@ def ae_soc_pt_table(ctx: OutputContext) -> GT:
     comps = [(study.comparison_group(c), study.comparison_label(c), f"c{i}")
              for i, c in enumerate(study.comparisons, start=1)
              if look.has(study.comparison_group(c), ANY, "estimate")]
-    for group, label, cid in comps:
+    for _group, label, cid in comps:
         columns += [Column(f"{cid}_rd", f"Risk difference, %\n({study.conf_label()})"),
                     Column(f"{cid}_p", "P-value")]
         spanners.append(Spanner(cid, label, [f"{cid}_rd", f"{cid}_p"]))

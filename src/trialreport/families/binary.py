@@ -213,7 +213,7 @@ def binary_table(ctx: OutputContext) -> GT:
                    for i, c in enumerate(study.comparisons, start=1)]
     if not comparisons and any(look.has(COMPARISON, v, "pvalue") for v in look.variables()):
         columns.append(Column("pvalue", "P-value"))
-    for group, label, cid in comparisons:
+    for _group, label, cid in comparisons:
         columns += [Column(f"{cid}_diff", f"Difference\n({study.conf_label()})"),
                     Column(f"{cid}_p", "P-value")]
         spanners.append(Spanner(cid, label, [f"{cid}_diff", f"{cid}_p"]))

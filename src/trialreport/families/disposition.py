@@ -291,7 +291,7 @@ def _datasets(study: Study, spec: OutputSpec) -> list[str]:
     disp = study.model.disposition
     roles = ["adsl"]
     if disp is not None and disp.screening is not None:
-        roles.insert(0, disp.screening.dataset)
+        roles.append(disp.screening.dataset)
     return roles
 
 

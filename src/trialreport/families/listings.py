@@ -116,8 +116,7 @@ def ae_listing_table(ctx: OutputContext) -> GT:
     notes = []
     s = study.model.safety
     if "start_day" in names and s is not None and s.start_day:
-        notes.append("Onset study day as recorded in the data "
-                     f"({s.start_day}; day 1 = first dose).")
+        notes.append("Onset study day as recorded in the data (day 1 = first dose).")
     return csr_table(rows, columns, ctx, program=PROGRAM, stub_label="Patient",
                      population_n=ns[study.total_label], stub_max=12,
                      left_columns=[col.id for col in columns if col.id not in numeric],
