@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import gammaln
 
+from ._counts import two_group_counts
 from ._fisher_rxc import BudgetExceeded, fisher_rxc_exact_pvalue
 from ._libs import pingouin_exact
 from ._result import TestResult, nan_result
@@ -110,26 +111,6 @@ def fisher_exact_2x2(n1: int, N1: int, n2: int, N2: int) -> TestResult:
     return TestResult(float(res.statistic), min(float(res.pvalue), 1.0), FISHER)
 
 
-def _count_arrays(**arrays) -> tuple[np.ndarray, ...]:
-    """Broadcast count arrays to one 1-D int64 shape; whole non-negative numbers only."""
-    names = list(arrays)
-    try:
-        values = np.broadcast_arrays(*(np.asarray(v) for v in arrays.values()))
-    except ValueError as exc:
-        raise ValueError(f"{', '.join(names)} do not broadcast to one shape: {exc}") from None
-    out = []
-    for name, v in zip(names, values, strict=True):
-        v = np.asarray(v).ravel()
-        if v.dtype == bool or v.dtype == object:
-            raise TypeError(f"{name} must hold numbers, got dtype {v.dtype}")
-        bad = ~np.isfinite(v.astype(float)) | (v < 0) | (v != np.round(v))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{name}[{i}] = {v[i].item()!r} is not a non-negative whole number")
-        out.append(v.astype(np.int64))
-    return tuple(out)
-
-
 def fisher_exact_2x2_many(n1, N1, n2, N2, *, max_cells: int = 2_000_000) -> np.ndarray:
     """Two-sided Fisher's exact p-values of many 2 x 2 tables at once.
 
@@ -165,13 +146,7 @@ def fisher_exact_2x2_many(n1, N1, n2, N2, *, max_cells: int = 2_000_000) -> np.n
     Fisher RA (1935). The logic of inductive inference. J R Stat Soc 98:39-82.
     Agresti A (2002). Categorical Data Analysis, 2nd ed. Wiley, section 3.5.
     """
-    shape = np.broadcast_shapes(*(np.shape(v) for v in (n1, N1, n2, N2)))
-    a, m1, c, m2 = _count_arrays(n1=n1, N1=N1, n2=n2, N2=N2)
-    for name, n, N in (("n1", a, m1), ("n2", c, m2)):
-        over = n > N
-        if over.any():
-            i = int(np.flatnonzero(over)[0])
-            raise ValueError(f"{name}[{i}] = {n[i]} exceeds its number of subjects {N[i]}")
+    shape, (a, m1, c, m2) = two_group_counts(n1, N1, n2, N2)
     pvalue = np.full(a.shape, np.nan)
     ok = np.flatnonzero((m1 > 0) & (m2 > 0))
     if ok.size == 0:

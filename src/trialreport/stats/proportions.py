@@ -29,6 +29,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.stats import binomtest, norm
 
+from ._counts import two_group_counts
 from ._libs import statsmodels_proportion
 
 __all__ = ["Proportion", "Difference", "binomial_ci", "risk_difference_ci",
@@ -313,9 +314,10 @@ def risk_difference_many(
         ``"newcombe"`` (default): hybrid score (Newcombe 1998, method 10) and ``"wald"``:
         ``p1 - p2 +/- z sqrt(p1 q1/N1 + p2 q2/N2)`` without continuity correction, both
         vectorised in ``statsmodels`` ``confint_proportions_2indep`` (``"newcomb"``,
-        ``"wald"``); Wald limits are truncated to [-1, 1] as SAS does, and are ``(0, 0)``
-        for a row with no events in either group. ``"miettinen-nurminen"`` and ``"mee"``
-        solve :func:`risk_difference_ci` once per distinct table (slower).
+        ``"wald"``); Wald limits are truncated to [-1, 1] (a difference of proportions
+        cannot lie outside), and are ``(0, 0)`` for a row with no events in either
+        group. ``"miettinen-nurminen"`` and ``"mee"`` solve :func:`risk_difference_ci`
+        once per distinct table (slower).
 
     Returns
     -------
@@ -331,20 +333,7 @@ def risk_difference_many(
     """
     conf = _check_conf(conf)
     key = _lookup(method, _MANY_DIFF_METHODS, "risk-difference")
-    shape = np.broadcast_shapes(*(np.shape(v) for v in (n1, N1, n2, N2)))
-    arrays = [np.broadcast_to(np.asarray(v), shape).ravel() for v in (n1, N1, n2, N2)]
-    for name, v in zip(("n1", "N1", "n2", "N2"), arrays, strict=True):
-        v_float = v.astype(float)
-        bad = ~np.isfinite(v_float) | (v_float < 0) | (v_float != np.round(v_float))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{name}[{i}] = {v[i].item()!r} is not a non-negative whole number")
-    a, m1, c, m2 = (v.astype(np.int64) for v in arrays)
-    for name, n, N in (("n1", a, m1), ("n2", c, m2)):
-        over = n > N
-        if over.any():
-            i = int(np.flatnonzero(over)[0])
-            raise ValueError(f"{name}[{i}] = {n[i]} exceeds its number of subjects {N[i]}")
+    shape, (a, m1, c, m2) = two_group_counts(n1, N1, n2, N2)
     estimate = np.full(a.shape, np.nan)
     lower = np.full(a.shape, np.nan)
     upper = np.full(a.shape, np.nan)
