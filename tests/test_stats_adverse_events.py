@@ -40,7 +40,7 @@ def _random_ae_table(rng, n_rows: int, N: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- Fisher, many tables
 
 
-@pytest.mark.parametrize(("N1", "N2"), [(1, 1), (7, 9), (10, 10), (30, 30), (86, 84), (25, 60)])
+@pytest.mark.parametrize(("N1", "N2"), [(1, 1), (7, 9), (10, 10), (30, 30), (40, 38), (25, 60)])
 def test_fisher_many_equals_scipy_on_every_table(N1, N2):
     # every possible table for these arm sizes; equal arms have exactly tied probabilities
     a, c = (v.ravel() for v in np.meshgrid(np.arange(N1 + 1), np.arange(N2 + 1)))
