@@ -6,10 +6,14 @@ import math
 from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from trialreport import formatting
 from trialreport.formatting import (
+    MINUS,
     NE,
+    data_decimals,
     fmt_ci,
     fmt_mean_sd,
     fmt_median_iqr,
@@ -20,6 +24,7 @@ from trialreport.formatting import (
     fmt_pct,
     fmt_pvalue,
     round_half_away,
+    summary_decimals,
 )
 
 NAN = float("nan")
@@ -80,14 +85,14 @@ def test_round_half_away_special_values_and_types():
     [
         (42.65, 1, "42.7"),
         (2.5, 0, "3"),
-        (-2.5, 0, "-3"),
+        (-2.5, 0, "\u22123"),  # the minus sign is U+2212 (MINUS)
         (0.125, 2, "0.13"),
         (1.005, 2, "1.01"),
         (3, 2, "3.00"),
         (1.0, 1, "1.0"),
         (-0.04, 1, "0.0"),  # never "-0.0"
         (-0.0, 2, "0.00"),
-        (-0.05, 1, "-0.1"),
+        (-0.05, 1, "\u22120.1"),
         (123456.789, 1, "123456.8"),
         (1e20, 0, "100000000000000000000"),
         (1e-7, 3, "0.000"),
@@ -119,8 +124,21 @@ def test_fmt_number_missing():
         (2, 3, 0, "67"),
         (23, 23, 0, "100"),
         (0, 23, 0, "0"),
-        (1, 1000, 0, "0"),
-        (1, 1000, 1, "0.1"),
+        (1, 1000, 0, "0.1"),  # a non-zero count is never 0%: one more decimal below 1%
+        (1, 1000, 1, "0.1"),  # with decimals=1 the band is below 0.1%: 0.1 is not in it
+        (1, 2000, 1, "0.05"),  # ... 0.05 is
+        (1, 250, 0, "0.4"),
+        (2, 201, 0, "1.0"),  # 0.995...% is below 1: one decimal, rounds to 1.0
+        (1, 100, 0, "1"),  # exactly 1% is not below 1
+        (1, 2500, 0, "<0.1"),  # 0.04% would still round to 0.0
+        (1, 20000, 1, "0.01"),  # 0.005 rounds half away from zero
+        (1, 300000, 1, "<0.01"),
+        (249, 250, 0, "99.6"),  # a count below N is never 100%
+        (199, 200, 0, "99.5"),
+        (2499, 2500, 0, ">99.9"),  # 99.96% would still round to 100.0
+        (99, 100, 0, "99"),  # exactly 99% is not above 99
+        (250, 250, 0, "100"),  # exactly 100% stays "100"
+        (250, 250, 1, "100.0"),
         (5, 0, 0, ""),
     ],
 )
@@ -156,7 +174,8 @@ def test_fmt_ci():
     # scaling is exact in decimal: 0.285 * 100 is a true tie
     assert fmt_ci(0.285, 0.5, 0, scale=100) == "(29, 50)"
     assert fmt_ci(-0.0004, 0.30, 2) == "(0.00, 0.30)"
-    assert fmt_ci(-0.1611, 0.2775, 1, scale=100) == "(-16.1, 27.8)"
+    assert fmt_ci(-0.1611, 0.2775, 1, scale=100) == f"({MINUS}16.1, 27.8)"
+    assert fmt_ci(-0.25, -0.05, 2) == "(\u22120.25, \u22120.05)"
     assert fmt_ci(12.34, NAN, 1) == "(12.3, NE)"
     assert fmt_ci(NAN, NAN, 1) == "(NE, NE)"
     assert fmt_ci(None, math.inf, 1) == "(NE, NE)"
@@ -209,7 +228,7 @@ def test_fmt_median_iqr_and_min_max():
     assert fmt_median_iqr(61.25, 51.75, 80.125, 1) == "61.3 (51.8, 80.1)"
     assert fmt_median_iqr(NAN, NAN, NAN, 1) == "NE (NE, NE)"
     assert fmt_min_max(18, 85, 0) == "18, 85"
-    assert fmt_min_max(-2.5, 2.5, 0) == "-3, 3"
+    assert fmt_min_max(-2.5, 2.5, 0) == "\u22123, 3"
     assert fmt_min_max(NAN, 3.0, 0) == "NE, 3"
 
 
@@ -219,5 +238,77 @@ def test_fmt_number_scale_is_exact_on_ties():
     assert 0.285 * 100 < 28.5
     assert fmt_number(0.285, 0, scale=100) == "29"
     assert fmt_number(0.4265, 1, scale=100) == "42.7"
-    assert fmt_number(-0.025, 0, scale=100) == "-3"
+    assert fmt_number(-0.025, 0, scale=100) == "\u22123"
     assert fmt_number(float("nan"), 1, na="NE", scale=100) == "NE"
+
+
+def test_small_and_near_complete_percentages_in_count_cells():
+    assert fmt_n_pct(1, 250) == "1 (0.4%)"  # not "1 (0%)"
+    assert fmt_n_pct(1, 2500) == "1 (<0.1%)"
+    assert fmt_n_pct(249, 250) == "249 (99.6%)"  # not "249 (100%)"
+    assert fmt_n_pct(250, 250) == "250 (100%)"
+    assert fmt_n_pct(3, 250) == "3 (1%)"  # 1.2% is not below 1: the whole-number rule
+    assert fmt_n_over_N_pct(1, 250) == "1/250 (0.4%)"
+    assert fmt_n_over_N_pct(2499, 2500) == "2499/2500 (>99.9%)"
+    with pytest.raises(ValueError, match="decimals >= 0"):
+        fmt_pct(1, 3, -1)
+
+
+def test_minus_sign_is_one_constant_in_every_formatter():
+    assert MINUS == "\u2212" and formatting.MINUS is MINUS
+    outputs = [
+        fmt_number(-1.25, 1),
+        fmt_number(-0.0125, 1, scale=100),
+        fmt_ci(-0.30, -0.10, 1, scale=100),
+        fmt_ci(-3.0, 2.0, 0, pct=True),
+        fmt_mean_sd(-1.5, 0.25, 1),
+        fmt_median_iqr(-1.0, -2.0, -0.5, 1),
+        fmt_min_max(-7, -1, 0),
+    ]
+    for text in outputs:
+        assert "-" not in text, text  # no hyphen-minus anywhere
+        assert MINUS in text, text
+    assert fmt_mean_sd(-1.5, 0.25, 1) == f"{MINUS}1.5 (0.25)"
+    assert fmt_ci(-3.0, 2.0, 0, pct=True) == f"({MINUS}3%, 2%)"
+    # rounding to zero drops the sign; positives and p-values carry none
+    assert fmt_number(-0.04, 1) == "0.0" and fmt_pvalue(0.0004) == "<0.001"
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([61.0, 42.0, 103.0], 0),
+        ([61.0, 42.5, 70.3], 1),
+        ([1.25, 3.5, np.nan, None], 2),
+        ([0.1 + 0.2, 0.7], 1),  # 0.30000000000000004: an arithmetic artefact, still 1 decimal
+        ([24.691358024691358], 3),  # derived value: capped at max_decimals
+        ([0.0025, 1.0], 3),
+        ([123456.0, -7.0], 0),
+        ([-0.5, 12.0], 1),
+        ([], 0),
+        ([np.nan, np.nan], 0),
+        (np.array([52, 61, 70]), 0),
+    ],
+)
+def test_data_decimals(values, expected):
+    assert data_decimals(values) == expected
+
+
+def test_data_decimals_cap_and_nullable():
+    assert data_decimals([0.0025, 1.0], max_decimals=4) == 4
+    assert data_decimals([24.691358024691358], max_decimals=1) == 1
+    assert data_decimals(np.array([1.5, None], dtype=object)) == 1
+    assert data_decimals(pd.array([170, None, 182], dtype="Int64")) == 0
+
+
+def test_summary_decimals_convention():
+    d = summary_decimals(1)
+    assert (d["min"], d["max"]) == (1, 1)  # as recorded
+    assert d["mean"] == d["median"] == d["q1"] == d["q3"] == 2  # one more
+    assert d["sd"] == 3  # two more
+    assert d["n"] == d["nmiss"] == 0
+    # consistent with fmt_mean_sd's default: SD one more decimal than the mean
+    assert fmt_mean_sd(52.345, 10.12345, d["mean"]) == fmt_mean_sd(
+        52.345, 10.12345, d["mean"], sd_decimals=d["sd"]) == "52.35 (10.123)"
+    with pytest.raises(ValueError):
+        summary_decimals(-1)

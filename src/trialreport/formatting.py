@@ -15,13 +15,27 @@ Display conventions
 -------------------
 * Percentages are whole numbers by default, without a "%" sign in ``fmt_pct`` and
   with one in ``fmt_n_pct``/``fmt_n_over_N_pct``.
+* A percentage is never shown as 0 for a non-zero count, nor as 100 for a count below
+  N: strictly between 0 and 1 (or 99 and 100) it gets one more decimal, ``"1 (0.4%)"``,
+  ``"249 (99.6%)"``, and if it still rounds to 0 or 100 it is shown as ``"<0.1"`` /
+  ``">99.9"``. Exactly 100% stays ``"100"``. (With ``decimals=d`` the band is
+  ``10**-d``.)
 * A zero count is shown without a percentage: ``"0"`` (ICH E3 table convention).
-* A negative number that rounds to zero is shown as ``"0.0"``, never ``"-0.0"``.
+* Negative numbers carry the one minus sign :data:`MINUS` (U+2212), in every ``fmt_*``
+  function; change it there and nowhere else.
+* A negative number that rounds to zero is shown as ``"0.0"``, never ``"\u22120.0"``.
 * Missing values (NaN/None) are shown as ``""`` by :func:`fmt_number`; inside composite
   cells (CIs, mean (SD), median (Q1, Q3), min, max, p-values) a NaN component is
   "not estimable" and shown as ``"NE"``.
 * A percentage with a zero denominator is ``""`` (:func:`fmt_pct`).
 * Median row: ``"median (Q1, Q3)"``; range row: ``"min, max"``; CI: ``"(lower, upper)"``.
+
+Decimals of summary statistics
+------------------------------
+Common CSR convention, :func:`summary_decimals`: minimum and maximum at the precision the
+data were recorded with (:func:`data_decimals`), mean, median and quartiles with one
+decimal more, the standard deviation with two more. ``fmt_mean_sd(mean, sd, d + 1)``
+therefore gives the SD ``d + 2`` decimals by default.
 """
 
 from __future__ import annotations
@@ -31,8 +45,14 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
 from numbers import Integral, Real
 
+import numpy as np
+import pandas as pd
+
 __all__ = [
+    "MINUS",
     "NE",
+    "data_decimals",
+    "summary_decimals",
     "round_half_away",
     "fmt_number",
     "fmt_pct",
@@ -46,6 +66,7 @@ __all__ = [
 ]
 
 NE = "NE"  #: shown for a value that is not estimable
+MINUS = "\u2212"  #: the minus sign of every formatted negative number (U+2212 MINUS SIGN)
 
 _CTX = Context(prec=200, rounding=ROUND_HALF_UP)  # HALF_UP = half away from zero
 
@@ -93,7 +114,10 @@ def _round_fraction(f: Fraction, ndigits: int) -> Decimal:
 
 
 def _text(d: Decimal, ndigits: int) -> str:
-    return f"{_quantize(d, ndigits):f}" if ndigits > 0 else f"{_quantize(d, ndigits):.0f}"
+    """Rounded decimal as display text, negative numbers with :data:`MINUS`."""
+    q = _quantize(d, ndigits)
+    text = f"{q:f}" if ndigits > 0 else f"{q:.0f}"
+    return MINUS + text[1:] if text.startswith("-") else text
 
 
 def round_half_away(x: float, ndigits: int = 0) -> float:
@@ -124,7 +148,8 @@ def fmt_number(x, decimals: int, na: str = "", scale: float = 1) -> str:
     """Format one number with ``decimals`` decimals using :func:`round_half_away`.
 
     Missing (NaN/None) gives ``na`` (default ``""``); pass ``na="NE"`` for a value
-    that is not estimable. ``-0.04`` with 1 decimal gives ``"0.0"``. ``scale`` multiplies
+    that is not estimable. Negative numbers start with :data:`MINUS` (``"\u22122.5"``);
+    ``-0.04`` with 1 decimal gives ``"0.0"``. ``scale`` multiplies
     first, exactly in decimal (``scale=100`` shows a proportion as a percentage, and a tie on
     the displayed value stays a tie).
     """
@@ -136,13 +161,30 @@ def fmt_number(x, decimals: int, na: str = "", scale: float = 1) -> str:
 
 
 def _pct_text(n: int, N: int, decimals: int) -> str:
-    return _text(_round_fraction(Fraction(100 * int(n), int(N)), int(decimals)), int(decimals))
+    """``100 n / N`` rounded exactly; near 0 and 100 one decimal more (module docstring)."""
+    pct = Fraction(100 * int(n), int(N))
+    digits = int(decimals)
+    if digits < 0:
+        raise ValueError(f"percentages need decimals >= 0, got {digits}")
+    band = Fraction(1, 10**digits)
+    if not (0 < pct < band or 100 - band < pct < 100):
+        return _text(_round_fraction(pct, digits), digits)
+    digits += 1
+    finer = Decimal(1).scaleb(-digits)
+    rounded = _round_fraction(pct, digits)
+    if rounded.is_zero():
+        return "<" + _text(finer, digits)
+    if rounded == 100:
+        return ">" + _text(Decimal(100) - finer, digits)
+    return _text(rounded, digits)
 
 
 def fmt_pct(n: int, N: int, decimals: int = 0) -> str:
     """Percentage ``100 n / N`` as a bare number, e.g. ``fmt_pct(16, 23) == "70"``.
 
-    Computed exactly from the integer counts and rounded half away from zero.
+    Computed exactly from the integer counts and rounded half away from zero. Strictly
+    between 0 and 1 (or 99 and 100) one more decimal: ``fmt_pct(1, 250) == "0.4"``,
+    ``fmt_pct(249, 250) == "99.6"``; still 0 or 100 after that: ``"<0.1"``, ``">99.9"``.
     ``N = 0`` gives ``""`` (no percentage can be shown).
     """
     if int(N) == 0:
@@ -154,7 +196,8 @@ def fmt_n_pct(n: int, N: int, decimals: int = 0) -> str:
     """Count with percentage, ``"16 (70%)"``.
 
     A zero count is shown as ``"0"`` with no percentage (ICH E3 convention), and so is
-    any count with ``N = 0``. ``fmt_n_pct(23, 23) == "23 (100%)"``.
+    any count with ``N = 0``. ``fmt_n_pct(23, 23) == "23 (100%)"``; small percentages as
+    :func:`fmt_pct`: ``fmt_n_pct(1, 250) == "1 (0.4%)"``.
     """
     if int(n) == 0 or int(N) == 0:
         return str(int(n))
@@ -243,3 +286,58 @@ def fmt_median_iqr(median, q1, q3, decimals: int) -> str:
 def fmt_min_max(minimum, maximum, decimals: int) -> str:
     """``"min, max"``, e.g. ``"18, 85"``; NaN components are ``"NE"``."""
     return f"{fmt_number(minimum, decimals, na=NE)}, {fmt_number(maximum, decimals, na=NE)}"
+
+
+# --------------------------------------------------------------------------------------
+# decimals of summary statistics
+# --------------------------------------------------------------------------------------
+
+
+def _float_values(values) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=float).ravel()
+    except TypeError:  # None / pd.NA in an object array, nullable dtypes
+        s = pd.to_numeric(pd.Series(np.asarray(values, dtype=object).ravel()), errors="raise")
+        return s.to_numpy(dtype=float, na_value=np.nan)
+
+
+def data_decimals(values, max_decimals: int = 3) -> int:
+    """Number of decimals the data are recorded with, e.g. 1 for ``[61.0, 42.5, 70.3]``.
+
+    The smallest ``d`` (0 to ``max_decimals``) such that every finite value is a
+    ``d``-decimal number, to within 4 units in the last place (so an arithmetic artefact
+    such as ``0.1 + 0.2`` still counts as one decimal). Values that need more than
+    ``max_decimals`` (derived, e.g. a computed BMI) give ``max_decimals``: give such a
+    variable its decimals in the study definition. Missing values are ignored; no value
+    at all gives 0.
+
+    Parameters
+    ----------
+    values : array-like of float
+        The variable's values in their own units (NaN/None = missing).
+    max_decimals : int
+        Upper bound on the result.
+    """
+    a = _float_values(values)
+    a = a[np.isfinite(a)]
+    if a.size == 0:
+        return 0
+    tolerance = 4 * np.spacing(np.abs(a))
+    for d in range(int(max_decimals) + 1):
+        if np.all(np.abs(np.round(a, d) - a) <= tolerance):
+            return d
+    return int(max_decimals)
+
+
+def summary_decimals(data_decimals: int) -> dict[str, int]:
+    """Decimals for each summary statistic, from the data's own ``data_decimals``.
+
+    Common CSR convention: ``min`` and ``max`` as recorded (``d``); ``mean``, ``median``,
+    ``q1``, ``q3`` one more (``d + 1``); ``sd`` two more (``d + 2``); counts ``n`` and
+    ``nmiss`` none. Keys are those of :func:`trialreport.stats.describe`.
+    """
+    d = int(data_decimals)
+    if d < 0:
+        raise ValueError(f"data_decimals must be >= 0, got {d}")
+    return {"n": 0, "nmiss": 0, "mean": d + 1, "sd": d + 2, "median": d + 1, "q1": d + 1,
+            "q3": d + 1, "min": d, "max": d}

@@ -7,11 +7,17 @@ All proportions are on the 0-1 scale (multiply by 100 for display; see
 estimate and both limits ("not estimable").
 
 Libraries are used where they are correct: :func:`scipy.stats.binomtest` for the
-Clopper-Pearson and Wilson intervals. The Miettinen-Nurminen interval is computed here
-because ``statsmodels.stats.proportion.confint_proportions_2indep(method="score")``
-(statsmodels 0.14/0.15) uses a wrong coefficient in the restricted-MLE cubic for
-``compare="diff"`` (statsmodels issue #10269) and fails outright for several small
-tables (e.g. 9/10 vs 3/10, or no events in either group).
+Clopper-Pearson and Wilson intervals, ``statsmodels.stats.proportion.
+confint_proportions_2indep`` for the Newcombe hybrid score and Wald intervals of a
+difference. The Miettinen-Nurminen (and Mee) interval is computed here because
+``confint_proportions_2indep(method="score")`` (statsmodels 0.14/0.15) uses a wrong
+coefficient in the restricted-MLE cubic for ``compare="diff"`` (statsmodels issue
+#10269) and fails outright for several small tables (e.g. 9/10 vs 3/10, or no events in
+either group). TODO: switch ``"miettinen-nurminen"`` to statsmodels once #10269 is fixed
+(the reference tests in tests/test_stats_proportions.py say when it agrees).
+
+:func:`risk_difference_many` computes differences for arrays of tables at once (adverse
+events: thousands of rows).
 """
 
 from __future__ import annotations
@@ -19,10 +25,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from scipy.optimize import brentq
 from scipy.stats import binomtest, norm
 
-__all__ = ["Proportion", "Difference", "binomial_ci", "risk_difference_ci"]
+from ._counts import two_group_counts
+from ._libs import statsmodels_proportion
+
+__all__ = ["Proportion", "Difference", "binomial_ci", "risk_difference_ci",
+           "risk_difference_many", "difference_label"]
 
 _NAN = float("nan")
 
@@ -48,7 +59,12 @@ _DIFF_LABELS = {
     "newcombe": "Newcombe hybrid score",
     "miettinen-nurminen": "Miettinen-Nurminen score",
     "mee": "Mee score",
+    "wald": "Wald",
 }
+# The vectorised difference also offers the Wald interval (some sponsors' AE tables use
+# it); the single-table function does not, because its coverage is poor for the small
+# arms and rare events of efficacy tables (Newcombe 1998).
+_MANY_DIFF_METHODS = {**_DIFF_METHODS, "wald": "wald"}
 
 
 @dataclass(frozen=True)
@@ -152,15 +168,13 @@ def binomial_ci(n: int, N: int, conf: float = 0.95, method: str = "clopper-pears
 # --------------------------------------------------------------------------------------
 
 
-def _newcombe(n1: int, N1: int, n2: int, N2: int, conf: float) -> tuple[float, float]:
-    """Newcombe (1998) method 10: hybrid score from two Wilson intervals."""
-    w1 = binomial_ci(n1, N1, conf, "wilson")
-    w2 = binomial_ci(n2, N2, conf, "wilson")
-    p1, p2 = w1.estimate, w2.estimate
-    d = p1 - p2
-    lower = d - math.sqrt((p1 - w1.lower) ** 2 + (w2.upper - p2) ** 2)
-    upper = d + math.sqrt((w1.upper - p1) ** 2 + (p2 - w2.lower) ** 2)
-    return max(lower, -1.0), min(upper, 1.0)
+def _statsmodels_difference(n1, N1, n2, N2, conf: float, key: str):
+    """Newcombe hybrid score (statsmodels ``"newcomb"``) or Wald limits; arrays welcome."""
+    sm_method = {"newcombe": "newcomb", "wald": "wald"}[key]
+    lower, upper = statsmodels_proportion().confint_proportions_2indep(
+        n1, N1, n2, N2, method=sm_method, compare="diff", alpha=1.0 - conf
+    )
+    return np.clip(lower, -1.0, 1.0), np.clip(upper, -1.0, 1.0)
 
 
 def _restricted_mle(x1: int, N1: int, x2: int, N2: int, delta: float) -> tuple[float, float]:
@@ -235,7 +249,8 @@ def risk_difference_ci(
         Confidence level, e.g. 0.95.
     method : {"newcombe", "miettinen-nurminen", "mee"}
         ``"newcombe"``: hybrid score interval (Newcombe 1998, method 10), combining the
-        two Wilson score intervals without continuity correction; closed form.
+        two Wilson score intervals without continuity correction; closed form, computed
+        by ``statsmodels`` ``confint_proportions_2indep(method="newcomb")``.
         ``"miettinen-nurminen"`` (alias ``"mn"``): inversion of the score test with
         restricted-MLE variance and the ``N/(N-1)`` factor (Newcombe's method 6; the
         SAS ``RISKDIFF(CL=MN)`` interval). ``"mee"``: the same without the ``N/(N-1)``
@@ -269,10 +284,73 @@ def risk_difference_ci(
     if N1 == 0 or N2 == 0:
         return Difference(_NAN, _NAN, _NAN, label, n1, N1, n2, N2)
     if key == "newcombe":
-        lower, upper = _newcombe(n1, N1, n2, N2, conf)
+        lower, upper = (float(v) for v in _statsmodels_difference(n1, N1, n2, N2, conf, key))
     else:
         lower, upper = _score_interval(n1, N1, n2, N2, conf, correction=key != "mee")
     estimate = n1 / N1 - n2 / N2
     # guard against round-off pushing a limit past the estimate
     lower, upper = min(lower, estimate), max(upper, estimate)
     return Difference(float(estimate), float(lower), float(upper), label, n1, N1, n2, N2)
+
+
+def difference_label(method: str) -> str:
+    """Display name of a risk-difference method (``"newcombe"`` -> "Newcombe hybrid score")."""
+    return _DIFF_LABELS[_lookup(method, _MANY_DIFF_METHODS, "risk-difference")]
+
+
+def risk_difference_many(
+    n1, N1, n2, N2, conf: float = 0.95, method: str = "newcombe"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Risk differences ``n1/N1 - n2/N2`` with confidence limits for arrays of tables.
+
+    Parameters
+    ----------
+    n1, N1, n2, N2 : array-like of int
+        Events and subjects in group 1 (treatment) and group 2 (reference), broadcast
+        together; ``0 <= n <= N``.
+    conf : float
+        Confidence level, e.g. 0.95.
+    method : {"newcombe", "wald", "miettinen-nurminen", "mee"}
+        ``"newcombe"`` (default): hybrid score (Newcombe 1998, method 10) and ``"wald"``:
+        ``p1 - p2 +/- z sqrt(p1 q1/N1 + p2 q2/N2)`` without continuity correction, both
+        vectorised in ``statsmodels`` ``confint_proportions_2indep`` (``"newcomb"``,
+        ``"wald"``); Wald limits are truncated to [-1, 1] (a difference of proportions
+        cannot lie outside), and are ``(0, 0)`` for a row with no events in either
+        group. ``"miettinen-nurminen"`` and ``"mee"`` solve :func:`risk_difference_ci`
+        once per distinct table (slower).
+
+    Returns
+    -------
+    estimate, lower, upper : numpy.ndarray of float
+        On the -1 to 1 scale, in the broadcast shape; NaN where a group is empty
+        (``N1 = 0`` or ``N2 = 0``).
+
+    References
+    ----------
+    Newcombe RG (1998). Interval estimation for the difference between independent
+    proportions: comparison of eleven methods. Stat Med 17:873-890 (method 1, Wald;
+    method 10, hybrid score).
+    """
+    conf = _check_conf(conf)
+    key = _lookup(method, _MANY_DIFF_METHODS, "risk-difference")
+    shape, (a, m1, c, m2) = two_group_counts(n1, N1, n2, N2)
+    estimate = np.full(a.shape, np.nan)
+    lower = np.full(a.shape, np.nan)
+    upper = np.full(a.shape, np.nan)
+    ok = (m1 > 0) & (m2 > 0)
+    if ok.any():
+        a, m1, c, m2 = a[ok], m1[ok], c[ok], m2[ok]
+        est = a / m1 - c / m2
+        if key in ("newcombe", "wald"):
+            lo, hi = _statsmodels_difference(a, m1, c, m2, conf, key)
+        else:
+            tables, inverse = np.unique(np.column_stack([a, m1, c, m2]), axis=0,
+                                        return_inverse=True)
+            limits = np.array([
+                _score_interval(*map(int, t), conf, correction=key != "mee") for t in tables
+            ])
+            lo, hi = limits[inverse.ravel(), 0], limits[inverse.ravel(), 1]
+        estimate[ok] = est
+        lower[ok] = np.minimum(lo, est)  # round-off must not push a limit past the estimate
+        upper[ok] = np.maximum(hi, est)
+    return estimate.reshape(shape), lower.reshape(shape), upper.reshape(shape)
