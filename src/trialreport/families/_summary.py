@@ -8,7 +8,6 @@ recorded values), so that tables show location statistics at the data's precisio
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -16,6 +15,7 @@ import pandas as pd
 
 from trialreport.analysis_sets import ARM, as_text
 from trialreport.ard._frame import concat_frames, long_frame, records_frame, stack_statistics
+from trialreport.formatting import data_decimals
 from trialreport.stats.comparisons import compare_categorical, compare_continuous
 from trialreport.stats.continuous import STAT_NAMES, describe, describe_by
 
@@ -24,23 +24,6 @@ __all__ = ["CATEGORICAL_STATS", "CONTINUOUS_STATS", "categorical_rows", "continu
 
 CONTINUOUS_STATS = STAT_NAMES  # the statistics describe() returns, in the same order
 CATEGORICAL_STATS = ("n", "N", "pct")
-_MAX_DECIMALS = 6
-
-
-def data_decimals(values: np.ndarray) -> int:
-    """Decimals the recorded values carry (0 for whole numbers; at most 6).
-
-    Each value is written with ``repr`` (the shortest exact decimal of the float), so 72.5 has
-    one decimal and 1e-07 is capped at six.
-    """
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return 0
-    if np.all(finite == np.round(finite)):
-        return 0
-    uniq = np.unique(finite)[:5000]
-    exps = [-Decimal(repr(float(v))).normalize().as_tuple().exponent for v in uniq]
-    return int(min(max(max(exps), 0), _MAX_DECIMALS))
 
 
 def variable_levels(levels: Mapping[str, str] | None, observed: pd.Series) -> list[str]:

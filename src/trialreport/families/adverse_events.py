@@ -27,8 +27,6 @@ from trialreport.ard._frame import concat_frames, empty_frame, stack_statistics
 from trialreport.data import TrialData
 from trialreport.families._common import bign_rows, output_key, population_of
 from trialreport.outputs import OutputContext, register
-from trialreport.stats.comparisons import fisher_exact_2x2
-from trialreport.stats.proportions import risk_difference_ci
 from trialreport.study import OutputSpec, Study
 from trialreport.tables._layout import (
     Column,
@@ -220,38 +218,34 @@ def count_soc_pt(ae: pd.DataFrame, arms: Sequence[str]) -> tuple[list[tuple[str,
 
 def comparison_rows(study: Study, keys: list[tuple[str, str]], subjects: np.ndarray,
                     ns: np.ndarray, key: Mapping[str, str], statistics: Any) -> pd.DataFrame:
-    """Per row and comparison: risk difference (proportion, with CI) and Fisher's p-value.
+    """Per row and comparison: risk difference (proportion, with CI) and Fisher's p-value,
+    vectorised over rows (:func:`trialreport.stats.risk_difference_many`,
+    :func:`trialreport.stats.fisher_exact_2x2_many`).
 
     References: Fisher RA (1935). J R Stat Soc 98:39-82. Newcombe RG (1998). Stat Med
     17:873-890.
     """
+    from trialreport.stats.categorical import FISHER, fisher_exact_2x2_many
+    from trialreport.stats.proportions import difference_label, risk_difference_many
+
     arms = study.arm_codes
     frames = []
     for comp in study.comparisons:
         t, r = arms.index(comp.treatment), arms.index(comp.reference)
-        est, lo, hi, pv = [], [], [], []
-        method_d = method_p = ""
-        for i in range(len(keys)):
-            a, b = int(subjects[i, t]), int(subjects[i, r])
-            d = risk_difference_ci(a, int(ns[t]), b, int(ns[r]), statistics.conf_level,
-                                   statistics.difference_method)
-            est.append(d.estimate)
-            lo.append(d.lower)
-            hi.append(d.upper)
-            method_d = d.method
-            if statistics.test == "fisher":
-                res = fisher_exact_2x2(a, int(ns[t]), b, int(ns[r]))
-                pv.append(res.pvalue)
-                method_p = res.method
+        a, b = subjects[:, t].astype(np.int64), subjects[:, r].astype(np.int64)
+        n1 = np.full(len(keys), int(ns[t]))
+        n2 = np.full(len(keys), int(ns[r]))
+        est, lo, hi = risk_difference_many(a, n1, b, n2, conf=statistics.conf_level,
+                                           method=statistics.difference_method)
         wide = pd.DataFrame({"variable": [k[0] for k in keys], "category": [k[1] for k in keys],
                              "group": study.comparison_group(comp), "estimate": est,
                              "lower": lo, "upper": hi})
         stats = ["estimate", "lower", "upper"]
-        methods = dict.fromkeys(stats, method_d)
-        if pv:
-            wide["pvalue"] = pv
+        methods = dict.fromkeys(stats, difference_label(statistics.difference_method))
+        if statistics.test == "fisher":
+            wide["pvalue"] = fisher_exact_2x2_many(a, n1, b, n2)
             stats.append("pvalue")
-            methods["pvalue"] = method_p
+            methods["pvalue"] = FISHER
         frames.append(stack_statistics(wide, stats, methods=methods, **key))
     return concat_frames(frames)
 
