@@ -42,6 +42,23 @@ def write_ard(project: Path, results: list[dict] | None = None) -> list[dict]:
     return results
 
 
+TOOL_REFERENCE_DOC = "src/trialreport/resources/render/reference.docx"
+
+
+def own_reference_doc(project: Path) -> None:
+    """Make a copy of this project a self-contained study folder: its _quarto.yml refers to
+    the Word reference document inside the tool's source (``src/``), which a study folder and a
+    supplement do not have; keep a copy in ``styles/`` instead (a no-op once it does so)."""
+    config_path = project / "_quarto.yml"
+    text = config_path.read_text(encoding="utf-8")
+    if TOOL_REFERENCE_DOC not in text:
+        return
+    (project / "styles").mkdir(exist_ok=True)
+    shutil.copy2(ROOT / TOOL_REFERENCE_DOC, project / "styles" / "reference.docx")
+    config_path.write_text(text.replace(TOOL_REFERENCE_DOC, "styles/reference.docx"),
+                           encoding="utf-8")
+
+
 def make_study(base: Path) -> Path:
     """A study folder: the book, data, specification, document history and placeholder
     rendered outputs with real results; the report version in _quarto.yml (there is no
@@ -56,6 +73,7 @@ def make_study(base: Path) -> Path:
     config.setdefault("trialreport", {})["version"] = VERSION
     (project / "_quarto.yml").write_text(yaml.safe_dump(config, allow_unicode=True),
                                          encoding="utf-8")
+    own_reference_doc(project)
     # not shipped: caches, environments, version control, stray output, the authors' notes
     (project / ".cache").mkdir()
     (project / ".cache" / "cell.json").write_text("{}")

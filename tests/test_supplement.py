@@ -82,7 +82,7 @@ def test_bundle_ships_the_study_and_pins_the_tool(study_bundle: tuple[Path, Path
     tops = {n.split("/")[0] for n in names}
     assert tops == {"CHANGELOG.md", "MANIFEST", "README.md", "VERSION_STAMP.json", "_quarto.yml",
                     "chapters", "data", "data_spec", "index.qmd", "report", "requirements.lock",
-                    "wheels"}
+                    "styles", "wheels"}
     assert sorted(n for n in names if n.startswith("report/")) == sorted(
         [f"report/{STEM}.docx", f"report/{STEM}.html", f"report/{STEM}.pdf", "report/ard.json"])
     assert [n for n in names if n.startswith("wheels/")] == [WHEEL]
@@ -161,6 +161,19 @@ def test_tool_wheel_is_cached_by_content(tmp_path: Path,
     assert second != first and second.name == first.name
     with zipfile.ZipFile(second) as wheel:
         assert wheel.read("trialreport/edited.py") == b"X = 1\n"
+
+
+def test_bundle_warns_about_book_files_outside_the_study(tmp_path: Path) -> None:
+    project = make_study(tmp_path)
+    assert build_supplement(project, tmp_path / "a").warnings == []
+    config = project / "_quarto.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "styles/reference.docx", "src/trialreport/resources/render/reference.docx")
+        + "bibliography: [refs.bib, https://example.org/x.bib]\n", encoding="utf-8")
+    warnings = build_supplement(project, tmp_path / "b").warnings
+    assert len(warnings) == 2
+    assert "_quarto.yml refers to refs.bib, which is not in the supplement" in warnings[0]
+    assert "src/trialreport/resources/render/reference.docx" in warnings[1]
 
 
 def test_bundle_is_deterministic(study_bundle: tuple[Path, Path], tmp_path: Path) -> None:

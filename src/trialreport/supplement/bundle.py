@@ -29,6 +29,13 @@ from typing import Any
 
 import yaml
 
+from trialreport.supplement.layout import (
+    OPTIONAL_STUDY_DIRS,
+    REPORT_DIR,
+    REQUIRED_STUDY_DIRS,
+    TOP_LEVEL_PATTERNS,
+    layout_problems,
+)
 from trialreport.supplement.manifest import (
     MANIFEST_NAME,
     ManifestEntry,
@@ -59,16 +66,10 @@ from trialreport.versioning import (
     version_stamp,
 )
 
-REPORT_DIR = "report"
 REPORT_FORMATS = ("html", "docx", "pdf")
 ARD_NAME = "ard.json"
 README_NAME = "README.md"
-# The study's content shipped in the supplement (folders recursively, minus EXCLUDE_*).
-REQUIRED_DIRS = ("chapters", "data", "data_spec")
-OPTIONAL_DIRS = ("_extensions", "assets", "images", "figures", "styles")
 REQUIRED_FILES = ("_quarto.yml", "CHANGELOG.md")
-TOP_LEVEL_PATTERNS = ("*.qmd", "*.bib", "*.csl", "*.css", "*.scss", "*.lua", "_quarto*.yml",
-                      "_quarto*.yaml")
 EXCLUDE_DIRS = frozenset({".cache", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache",
                           ".venv", "venv", ".git", ".ipynb_checkpoints", ".quarto", "_book",
                           "node_modules"})
@@ -131,7 +132,7 @@ def collect_project_files(project_dir: Path) -> dict[str, Path]:
     is a symbolic link (the supplement holds regular files only, so a link would be lost).
     """
     project_dir = Path(project_dir)
-    missing = [d + "/" for d in REQUIRED_DIRS if not (project_dir / d).is_dir()]
+    missing = [d + "/" for d in REQUIRED_STUDY_DIRS if not (project_dir / d).is_dir()]
     missing += [f for f in REQUIRED_FILES if not (project_dir / f).is_file()]
     if missing:
         raise BundleError("the supplement would not reproduce the report: missing "
@@ -148,7 +149,7 @@ def collect_project_files(project_dir: Path) -> dict[str, Path]:
         if path.is_file():
             files[rel.as_posix()] = path
 
-    for name in (*REQUIRED_DIRS, *OPTIONAL_DIRS):
+    for name in (*REQUIRED_STUDY_DIRS, *OPTIONAL_STUDY_DIRS):
         folder = project_dir / name
         if folder.is_symlink():
             raise BundleError(f"{name}/ is a symbolic link; the supplement ships regular "
@@ -167,7 +168,46 @@ def collect_project_files(project_dir: Path) -> dict[str, Path]:
     for rel in files:
         if any(c in rel for c in "\t\n\r\\") or not rel.isprintable():
             raise BundleError(f"file name not allowed in the supplement: {rel!r}")
+    problems = layout_problems(sorted(files))
+    if problems:
+        raise BundleError("not shipped in a supplement (move it out of the study's folders): "
+                          + "; ".join(problems))
     return files
+
+
+# Quarto/pandoc options whose values are files of the project (format options and top level).
+PATH_OPTIONS = frozenset({"reference-doc", "css", "template", "template-partials",
+                          "include-in-header", "include-before-body", "include-after-body",
+                          "bibliography", "csl", "filters", "logo", "cover-image", "resources"})
+
+
+def _path_options(node: Any) -> list[str]:
+    """Every string value of a :data:`PATH_OPTIONS` key anywhere in a parsed YAML tree."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in PATH_OPTIONS:
+                values = value if isinstance(value, list) else [value]
+                found += [v for v in values if isinstance(v, str)]
+            else:
+                found += _path_options(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _path_options(value)
+    return found
+
+
+def unshipped_book_files(project_dir: Path, shipped: dict[str, Path]) -> list[str]:
+    """Files that ``_quarto.yml`` refers to (reference-doc, css, bibliography, ...) but the
+    supplement does not hold, e.g. a path into the tool's ``src/``: re-rendering would fail."""
+    config = yaml.safe_load((Path(project_dir) / "_quarto.yml").read_text(encoding="utf-8"))
+    missing = []
+    for value in sorted(set(_path_options(config))):
+        if "://" in value or value.startswith("{{") or value in ("none", "default"):
+            continue
+        if value.startswith("/") or value.replace("\\", "/") not in shipped:
+            missing.append(value)
+    return missing
 
 
 def _columns(path: Path) -> list[str]:
@@ -321,7 +361,10 @@ def build_supplement(project_dir: Path, output_dir: Path | None = None,
                           f"{listing}); remove them, or pass --include-identifiers if sharing "
                           "them is permitted")
     files = collect_project_files(project_dir)
-    warnings: list[str] = []
+    warnings = [f"_quarto.yml refers to {value}, which is not in the supplement (not a file of "
+                "the study): re-rendering the supplement will fail; keep the file in the "
+                "study folder (e.g. styles/) and refer to it there"
+                for value in unshipped_book_files(project_dir, files)]
 
     render_stamp = _render_stamp(project_dir / REPORT_DIR / ARD_NAME)
     if render_stamp is not None:

@@ -23,7 +23,8 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from trialreport.supplement.compare import compare_results, load_results
-from trialreport.supplement.toolpin import DIST_NAME, LOCK_NAME, WHEEL_DIR, read_lock
+from trialreport.supplement.layout import WHEEL_DIR
+from trialreport.supplement.toolpin import DIST_NAME, LOCK_NAME, read_lock
 
 RENDER_TIMEOUT = 3600  # seconds
 _PIP_TIMEOUT = 600  # seconds

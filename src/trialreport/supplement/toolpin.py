@@ -25,8 +25,9 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from trialreport.supplement.layout import WHEEL_DIR
+
 DIST_NAME = "trialreport"
-WHEEL_DIR = "wheels"
 LOCK_NAME = "requirements.lock"
 CACHE_DIR = Path(".cache") / "supplement" / "wheels"
 _WHEEL_TAG = "py3-none-any"

@@ -4,7 +4,8 @@
    ratio: :mod:`trialreport.supplement.safe_unpack`) and the archive is unpacked into one private
    temporary folder (removed afterwards) or the new, empty ``keep`` folder.
 2. Every file is checked against ``MANIFEST`` (no file missing, extra or changed); on any
-   mismatch verification STOPS there.
+   mismatch verification STOPS there. Members a supplement never holds (code outside its wheel,
+   other folders: :mod:`.layout`) are reported as a failure (and, like everything, not run).
 3. Every result is recomputed by the VERIFIER'S installed trialreport from the supplement's
    ``data/`` and ``data_spec/`` (read as data: CSV/XPT and YAML, never imported) and compared
    with the shipped ``report/ard.json``. A supplement made with another trialreport version is
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from trialreport.supplement.compare import ResultComparison, compare_results, load_results
+from trialreport.supplement.layout import layout_problems
 from trialreport.supplement.manifest import (
     MANIFEST_NAME,
     ManifestCheck,
@@ -97,6 +99,7 @@ class VerifyReport:
     refused: str | None = None
     manifest_error: str | None = None
     checksums: ManifestCheck | None = None
+    unexpected: list[str] = field(default_factory=list)
     shipped_tool: str | None = None
     verifier_tool: str = ""
     recompute_error: str | None = None
@@ -114,7 +117,7 @@ class VerifyReport:
     def ok(self) -> bool:
         """True when nothing was refused and every checksum and result matches (and the
         re-render, when asked for, reproduced every result)."""
-        return (self.checksums_ok and self.recompute_error is None
+        return (self.checksums_ok and not self.unexpected and self.recompute_error is None
                 and self.results is not None and self.results.ok
                 and self.rerender_ok is not False)
 
@@ -139,6 +142,10 @@ class VerifyReport:
         if not c.ok:
             return [*out, "FAILED: the supplement does not match its MANIFEST; nothing was "
                           "recomputed"]
+        if self.unexpected:
+            out.append(f"contents: FAILED: {len(self.unexpected)} member(s) a supplement does "
+                       "not hold (none of them was run or imported):")
+            out += [f"  unexpected: {printable(line)}" for line in self.unexpected]
         shipped = self.shipped_tool or "an unrecorded version"
         out.append(f"tool: made with trialreport {shipped}; recomputed with the installed "
                    f"trialreport {self.verifier_tool}")
@@ -239,6 +246,7 @@ def _verify_in(report: VerifyReport, work: Path, limits: Limits | None, rerender
     report.checksums = check_tree(root, manifest)
     if not report.checksums.ok:
         return  # nothing from a supplement that does not match its MANIFEST is used
+    report.unexpected = layout_problems(sorted(manifest))
     report.shipped_tool = shipped_tool_version(root)
     try:
         shipped = load_results(root / REPORT_ARD)
