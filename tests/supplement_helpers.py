@@ -59,10 +59,11 @@ def own_reference_doc(project: Path) -> None:
                            encoding="utf-8")
 
 
-def make_study(base: Path) -> Path:
+def make_study(base: Path, results: bool = True) -> Path:
     """A study folder: the book, data, specification, document history and placeholder
-    rendered outputs with real results; the report version in _quarto.yml (there is no
-    pyproject.toml). Also things that must stay out of the supplement."""
+    rendered outputs with real results (none when not ``results``: for tests that only
+    bundle); the report version in _quarto.yml (there is no pyproject.toml). Also things that
+    must stay out of the supplement."""
     project = base / "study"
     project.mkdir(parents=True)
     for folder in ("data", "data_spec", "chapters"):
@@ -91,7 +92,7 @@ def make_study(base: Path) -> Path:
     (report / f"{STEM}.docx").write_bytes(b"PK\x03\x04 placeholder docx\n")
     (report / f"{STEM}.pdf").write_bytes(b"%PDF-1.7 placeholder\n")
     (report / "scratch.log").write_text("not shipped\n")
-    write_ard(project)
+    write_ard(project, None if results else [])
     return project
 
 

@@ -164,7 +164,7 @@ def test_tool_wheel_is_cached_by_content(tmp_path: Path,
 
 
 def test_bundle_warns_about_book_files_outside_the_study(tmp_path: Path) -> None:
-    project = make_study(tmp_path)
+    project = make_study(tmp_path, results=False)
     assert build_supplement(project, tmp_path / "a").warnings == []
     config = project / "_quarto.yml"
     config.write_text(config.read_text(encoding="utf-8").replace(
@@ -194,7 +194,7 @@ def test_bundle_honours_source_date_epoch(study_bundle: tuple[Path, Path], tmp_p
 
 def test_bundle_refuses_without_rendered_outputs(tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    project = make_study(tmp_path)
+    project = make_study(tmp_path, results=False)
     (project / "report" / f"{STEM}.pdf").unlink()
     with pytest.raises(BundleError, match="trialreport render"):
         build_supplement(project)
@@ -209,14 +209,14 @@ def test_bundle_refuses_without_rendered_outputs(tmp_path: Path,
 
 
 def test_bundle_refuses_two_versions(tmp_path: Path) -> None:
-    project = make_study(tmp_path)
+    project = make_study(tmp_path, results=False)
     (project / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "9.9.9"\n')
     with pytest.raises(BundleError, match="9.9.9"):
         build_supplement(project)
 
 
 def test_bundle_refuses_stale_ard(tmp_path: Path) -> None:
-    project = make_study(tmp_path)
+    project = make_study(tmp_path, results=False)
     with (project / "data" / "adae.csv").open("a", encoding="utf-8") as handle:
         handle.write("\n")
     with pytest.raises(BundleError, match="data/adae.csv"):
@@ -224,7 +224,7 @@ def test_bundle_refuses_stale_ard(tmp_path: Path) -> None:
 
 
 def test_bundle_refuses_a_symbolic_link(tmp_path: Path) -> None:
-    project = make_study(tmp_path)
+    project = make_study(tmp_path, results=False)
     (project / "chapters" / "linked.qmd").symlink_to(project / "index.qmd")
     with pytest.raises(BundleError, match="chapters/linked.qmd is a symbolic link"):
         build_supplement(project)
@@ -232,7 +232,7 @@ def test_bundle_refuses_a_symbolic_link(tmp_path: Path) -> None:
 
 def test_bundle_refuses_identifying_columns(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    project = make_study(tmp_path)
+    project = make_study(tmp_path, results=False)
     spec = project / "data_spec" / "adsl.yml"
     text = spec.read_text(encoding="utf-8").replace(
         "rules:\n", "  - {name: PATNAME, label: Patient name, type: string, identifying: true}\n"
@@ -474,3 +474,24 @@ def test_ard_json_is_deterministic_apart_from_the_timestamp(tmp_path: Path) -> N
         ard.to_json(out)
         texts.append(json.loads(out.read_text(encoding="utf-8")))
     assert drop_render_timestamp(texts[0]) == drop_render_timestamp(texts[1])
+
+
+def test_rerender_names_what_it_needs_offline(tmp_path: Path) -> None:
+    """Without the locked versions installed (and no --wheelhouse) nothing is run and the
+    report names every package it needs."""
+    from trialreport.supplement.rerender import rerender
+
+    root = tmp_path / "supplement"
+    (root / "wheels").mkdir(parents=True)
+    (root / "wheels" / f"trialreport-{TOOL_VERSION}-py3-none-any.whl").write_bytes(b"")
+    (root / "requirements.lock").write_text(
+        f"# pins\npandas=={md.version('pandas')}\nnot-a-real-package==1.0\nscipy==0.0.1\n",
+        encoding="utf-8")
+    report = rerender(root, tmp_path / "work")
+    assert not report.ok and len(report.lines) == 1
+    line = report.lines[0]
+    assert line.startswith("cannot re-render offline")
+    assert "not-a-real-package==1.0 (not installed)" in line
+    assert f"scipy==0.0.1 ({md.version('scipy')})" in line
+    assert "pandas" not in line and "--wheelhouse DIR" in line
+    assert not (tmp_path / "work").exists()
