@@ -114,8 +114,8 @@ def report_identity(project_dir: Path) -> tuple[str, str]:
         return report_version(project_dir), report_stem(project_dir)
     except VersionError:
         declared = quarto_declared_version(project_dir)
-        if declared is None:
-            raise
+        if declared is None or (Path(project_dir) / "pyproject.toml").exists():
+            raise  # a broken pyproject.toml is an error, never a reason to look elsewhere
         return declared, f"{study_id(project_dir)}-CSR-v{declared}"
 
 

@@ -126,8 +126,9 @@ def rerender(root: Path, work: Path, wheelhouse: Path | None = None) -> Rerender
         if label == "create the virtual environment":
             _share_site_packages(venv)
     report.lines.append(f"re-rendering with {wheels[0].name} in a throw-away environment")
-    failure = _run([str(python), "-m", "trialreport", "render", "--output", str(out)], root, env,
-                   RENDER_TIMEOUT)
+    # -I: no current folder on sys.path, no user site, no PYTHON* variables
+    failure = _run([str(python), "-I", "-m", "trialreport", "render", "--output", str(out)],
+                   root, env, RENDER_TIMEOUT)
     if failure is not None:
         report.lines.append(f"re-render FAILED: {failure}")
         return report

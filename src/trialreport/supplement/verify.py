@@ -231,10 +231,11 @@ def _verify_in(report: VerifyReport, work: Path, limits: Limits | None, rerender
         report.members = len(safe_extract(report.supplement, root, limits))
     except UnsafeArchiveError as exc:
         report.refused = str(exc)
-        return
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError,
             ValueError) as exc:
         report.refused = f"damaged, unsupported or unwritable zip member: {exc}"
+    if report.refused is not None:
+        shutil.rmtree(root, ignore_errors=True)  # nothing half-unpacked stays, even with keep
         return
     try:
         if not (root / MANIFEST_NAME).is_file():
@@ -263,7 +264,11 @@ def _verify_in(report: VerifyReport, work: Path, limits: Limits | None, rerender
         (work / RECOMPUTED_NAME).write_text(json.dumps(recomputed, indent=1, default=str),
                                             encoding="utf-8")
     report.results = compare_results(shipped, recomputed["results"])
-    if rerender:
+    if rerender and report.unexpected:
+        report.rerender_lines = ["not re-rendered: the supplement holds members a supplement "
+                                 "does not (see above)"]
+        report.rerender_ok = False
+    elif rerender:
         from trialreport.supplement.rerender import rerender as run_rerender
 
         outcome = run_rerender(root, work, wheelhouse)
