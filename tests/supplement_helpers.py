@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from trialreport.cli import main
-from trialreport.versioning import report_version, stamp_for_ard, version_stamp
+from trialreport.versioning import dist_version, report_version, stamp_for_ard, version_stamp
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = report_version(ROOT)
@@ -27,17 +27,18 @@ IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".cache", ".pytest_cache
 def write_ard(project: Path, results: list[dict] | None = None) -> list[dict]:
     """report/ard.json: the installed trialreport's results (or ``results``) plus a version
     stamp of the study folder, as a render writes it. Returns the results."""
+    metadata = {"packages": {"trialreport": dist_version("trialreport")}}
     if results is None:
         from trialreport.analysis.ard import build_ard_from_paths
 
         ard = build_ard_from_paths(project / "data", project / "data_spec",
                                    project / "data_spec" / "study.yml")
-        results = ard.to_dict()["results"]
-    stamp = stamp_for_ard(version_stamp(project, project / "data", timestamp=RENDERED_AT,
-                                        version=VERSION))
+        metadata, results = ard.metadata, ard.to_dict()["results"]
+    metadata["stamp"] = stamp_for_ard(version_stamp(project, project / "data",
+                                                    timestamp=RENDERED_AT, version=VERSION))
     out = project / "report" / "ard.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"metadata": {"stamp": stamp}, "results": results}, indent=1),
+    out.write_text(json.dumps({"metadata": metadata, "results": results}, indent=1),
                    encoding="utf-8")
     return results
 

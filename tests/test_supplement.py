@@ -223,6 +223,20 @@ def test_bundle_refuses_stale_ard(tmp_path: Path) -> None:
         build_supplement(project)
 
 
+def test_bundle_refuses_results_of_another_tool_version(tmp_path: Path) -> None:
+    project = make_study(tmp_path, results=False)
+    ard_path = project / "report" / "ard.json"
+    ard = json.loads(ard_path.read_text())
+    ard["metadata"]["packages"] = {"trialreport": "0.0.1", "pandas": md.version("pandas")}
+    ard_path.write_text(json.dumps(ard))
+    with pytest.raises(BundleError, match=f"trialreport 0.0.1 \\(installed: {TOOL_VERSION}\\)"):
+        build_supplement(project)
+    del ard["metadata"]["packages"]
+    ard_path.write_text(json.dumps(ard))
+    assert build_supplement(project).warnings == [
+        "report/ard.json does not record which trialreport computed it"]
+
+
 def test_bundle_refuses_a_symbolic_link(tmp_path: Path) -> None:
     project = make_study(tmp_path, results=False)
     (project / "chapters" / "linked.qmd").symlink_to(project / "index.qmd")

@@ -55,6 +55,7 @@ from trialreport.versioning import (
     TIMESTAMP_KEY,
     VersionError,
     data_checksums,
+    dist_version,
     find_stamp,
     quarto_declared_version,
     render_timestamp,
@@ -295,14 +296,31 @@ def render_readme(values: dict[str, str]) -> str:
 RENDER_HINT = "run `trialreport render` (`make report`) again"
 
 
-def _render_stamp(ard_path: Path) -> dict[str, Any] | None:
+def _ard_metadata(ard_path: Path) -> dict[str, Any]:
     try:
         ard = json.loads(ard_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BundleError(f"{ard_path} is not readable JSON ({exc}); {RENDER_HINT}") from None
     if not isinstance(ard, dict) or not isinstance(ard.get("results"), list):
         raise BundleError(f"{ard_path} has no results list; {RENDER_HINT}")
-    return find_stamp(ard.get("metadata"))
+    metadata = ard.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _check_computed_here(metadata: dict[str, Any]) -> list[str]:
+    """Refuse results computed by other package versions than the ones the supplement pins
+    (the running trialreport and its installed dependencies); warn when none are recorded."""
+    recorded = metadata.get("packages")
+    if not isinstance(recorded, dict) or "trialreport" not in recorded:
+        return [f"{REPORT_DIR}/{ARD_NAME} does not record which trialreport computed it"]
+    differ = [f"{name} {version} (installed: {dist_version(name)})"
+              for name, version in sorted(recorded.items())
+              if str(version) != dist_version(name)]
+    if differ:
+        raise BundleError(f"{REPORT_DIR}/{ARD_NAME} was computed with " + ", ".join(differ)
+                          + "; the supplement pins the installed versions, so "
+                          + RENDER_HINT)
+    return []
 
 
 def _check_render_stamp(render_stamp: dict[str, Any], data_dir: Path, version: str) -> None:
@@ -366,7 +384,9 @@ def build_supplement(project_dir: Path, output_dir: Path | None = None,
                 "study folder (e.g. styles/) and refer to it there"
                 for value in unshipped_book_files(project_dir, files)]
 
-    render_stamp = _render_stamp(project_dir / REPORT_DIR / ARD_NAME)
+    metadata = _ard_metadata(project_dir / REPORT_DIR / ARD_NAME)
+    warnings += _check_computed_here(metadata)
+    render_stamp = find_stamp(metadata)
     if render_stamp is not None:
         _check_render_stamp(render_stamp, data_dir, version)
     else:
