@@ -1,4 +1,5 @@
-"""The self-verifying journal supplement: ``trialreport bundle`` and ``trialreport verify``.
+"""The journal supplement: ``trialreport bundle`` and ``trialreport verify`` (which runs
+nothing from the supplement).
 
 The public names are loaded on first use, so the command line can read the unpack limits
 without importing the bundling and verification machinery.
@@ -13,8 +14,9 @@ _EXPORTS = {
     "BundleError": "bundle", "BundleResult": "bundle", "build_supplement": "bundle",
     "ManifestEntry": "manifest", "check_tree": "manifest", "parse_manifest": "manifest",
     "Limits": "safe_unpack", "UnsafeArchiveError": "safe_unpack", "safe_extract": "safe_unpack",
-    "VerifyReport": "verify", "VerifyUsageError": "verify", "compare_results": "verify",
-    "verify_supplement": "verify",
+    "VerifyReport": "verify", "VerifyUsageError": "verify", "recompute_ard": "verify",
+    "verify_supplement": "verify", "compare_results": "compare",
+    "ToolPinError": "toolpin", "tool_wheel": "toolpin", "runtime_lock": "toolpin",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -7,11 +7,22 @@ supplement's root, sorted; ``MANIFEST`` does not list itself.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 MANIFEST_NAME = "MANIFEST"
 HEADER = "path\tsize\tsha256"
+_SIZE = re.compile(r"[0-9]{1,15}")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def printable(text: str) -> str:
+    """``text`` with every unprintable character escaped (``\\x1b``), safe for a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 class ManifestError(ValueError):
@@ -60,7 +71,9 @@ def parse_manifest(text: str) -> dict[str, ManifestEntry]:
             raise ManifestError(f"MANIFEST line {number}: expected path, size and sha256 "
                                 f"separated by tabs: {line!r}")
         path, size, digest = parts
-        if not size.isdigit() or len(digest) != 64:
+        if not path or not path.isprintable():
+            raise ManifestError(f"MANIFEST line {number}: empty or unprintable path: {path!r}")
+        if not _SIZE.fullmatch(size) or not _SHA256.fullmatch(digest):
             raise ManifestError(f"MANIFEST line {number}: bad size or SHA-256: {line!r}")
         if path in entries:
             raise ManifestError(f"MANIFEST line {number}: {path} listed twice")
@@ -90,7 +103,7 @@ class ManifestCheck:
                 for path in self.missing]
         out += [f"  extra: {path} (in the supplement, not listed in MANIFEST)"
                 for path in self.extra]
-        return out
+        return [printable(line) for line in out]
 
 
 def list_files(root: Path) -> list[str]:
@@ -98,6 +111,13 @@ def list_files(root: Path) -> list[str]:
     root = Path(root)
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
                   if p.is_file() and not p.is_symlink())
+
+
+def empty_folders(root: Path) -> list[str]:
+    """Folders under ``root`` that hold no file at any depth (``"name/"``, sorted)."""
+    root = Path(root)
+    return sorted(p.relative_to(root).as_posix() + "/" for p in root.rglob("*")
+                  if p.is_dir() and not any(q.is_file() for q in p.rglob("*")))
 
 
 def check_tree(root: Path, manifest: dict[str, ManifestEntry],
@@ -115,6 +135,7 @@ def check_tree(root: Path, manifest: dict[str, ManifestEntry],
         got = entry_for_file(path, root / path)
         if (got.size, got.sha256) != (want.size, want.sha256):
             result.differ.append((want, got))
+    result.extra += empty_folders(root)  # a folder entry with nothing listed inside it
     present_set = set(present)
     result.missing = sorted(p for p in manifest if p not in present_set)
     return result

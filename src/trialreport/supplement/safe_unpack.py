@@ -2,10 +2,11 @@
 
 Every member is checked before anything is written: no absolute paths, drive letters,
 backslashes, ``..``/``.``/empty segments, duplicate (also case-insensitively) names, links or
-other special files (the Unix file type in ``external_attr``), encryption, more than
-``max_members`` members, or declared sizes above the per-member and total limits. While
-streaming, the bytes actually decompressed are counted against the same limits (zip bombs and
-lying headers), and every target path is confirmed to stay inside the destination.
+other special files (the Unix file type in ``external_attr``), control characters in names,
+encryption, more than ``max_members`` members, declared sizes above the per-member and total
+limits, or a compression ratio above ``max_ratio`` (zip bombs). While streaming, the bytes
+actually decompressed are counted against the declared sizes and the same limits (lying
+headers), and every target path is confirmed to stay inside the destination.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class Limits:
     max_member_bytes: int = 512 * MiB
     max_total_bytes: int = 2048 * MiB
     max_members: int = 20000
+    max_ratio: float = 200.0  # uncompressed / compressed size; deflate tops out near 1032
+    ratio_floor_bytes: int = MiB  # smaller members may compress better (harmless)
 
 
 def _unix_type(info: zipfile.ZipInfo) -> int:
@@ -48,6 +51,8 @@ def check_member(info: zipfile.ZipInfo) -> str:
     name = info.filename
     if not name or "\x00" in name:
         raise UnsafeArchiveError(name, "empty name or NUL byte in name")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise UnsafeArchiveError(name, "control character in name")
     if "\\" in name:
         raise UnsafeArchiveError(name, "backslash in path")
     if name.startswith("/") or _DRIVE.match(name):
@@ -85,6 +90,11 @@ def check_archive(archive: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipI
         if info.file_size > limits.max_member_bytes:
             raise UnsafeArchiveError(info.filename, f"declared size {info.file_size} bytes is "
                                      f"above the per-member limit {limits.max_member_bytes}")
+        if info.file_size > limits.ratio_floor_bytes and (
+                info.file_size > limits.max_ratio * max(info.compress_size, 1)):
+            raise UnsafeArchiveError(info.filename, f"compression ratio "
+                                     f"{info.file_size / max(info.compress_size, 1):.0f}:1 is "
+                                     f"above {limits.max_ratio:g}:1 (zip bomb)")
         total += info.file_size
         if total > limits.max_total_bytes:
             raise UnsafeArchiveError(info.filename, f"total declared size is above the limit "

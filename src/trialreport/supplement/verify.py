@@ -1,19 +1,24 @@
-"""Verify a supplement: unpack safely, check the MANIFEST, re-run the analyses, compare.
+"""Verify a received supplement without importing or executing anything from it.
 
-The analyses are re-run in a subprocess, ``python -m trialreport ard ...`` with ``PYTHONPATH``
-set to the bundled ``src/``, so the bundled code (not the installed one) produces the results;
-each result of the re-run is compared with the bundled ``report/ard.json`` by its key
-(analysis, population, group, variable, category, statistic).
+1. Every member is checked before anything is written (paths, types, sizes, count, compression
+   ratio: :mod:`trialreport.supplement.safe_unpack`) and the archive is unpacked into one private
+   temporary folder (removed afterwards) or the new, empty ``keep`` folder.
+2. Every file is checked against ``MANIFEST`` (no file missing, extra or changed); on any
+   mismatch verification STOPS there. Members a supplement never holds (code outside its wheel,
+   other folders: :mod:`.layout`) are reported as a failure (and, like everything, not run).
+3. Every result is recomputed by the VERIFIER'S installed trialreport from the supplement's
+   ``data/`` and ``data_spec/`` (read as data: CSV/XPT and YAML, never imported) and compared
+   with the shipped ``report/ard.json``. A supplement made with another trialreport version is
+   still compared, with a warning.
+
+Re-rendering the chapters runs the authors' code and is separate (:mod:`.rerender`).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 import zlib
@@ -21,59 +26,67 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trialreport.supplement.bundle import ARD_NAME, REPORT_DIR
+from trialreport.supplement.compare import ResultComparison, compare_results, load_results
+from trialreport.supplement.layout import layout_problems
 from trialreport.supplement.manifest import (
     MANIFEST_NAME,
     ManifestCheck,
     ManifestError,
     check_tree,
     parse_manifest,
+    printable,
 )
 from trialreport.supplement.safe_unpack import Limits, UnsafeArchiveError, safe_extract
 
-KEY_FIELDS = ("analysis", "population", "group", "variable", "category", "statistic")
-REL_TOL = 1e-9
-ABS_TOL = 1e-12  # values that should be 0 may differ by rounding noise across platforms
-RERUN_NAME = "ard.rerun.json"
-RERUN_TIMEOUT = 3600
-# environment variables that would point the re-run at the caller's project, not the bundle
-_PROJECT_ENV = ("TRIALREPORT_PROJECT", "TRIALREPORT_DATA", "TRIALREPORT_STUDY",
-                "TRIALREPORT_VERSION_STAMP", "PYTHONHOME", "PYTHONSTARTUP")
-
-Key = tuple[str, ...]
+REPORT_ARD = "report/ard.json"
+STAMP_NAME = "VERSION_STAMP.json"
+UNPACKED_NAME = "supplement"
+RECOMPUTED_NAME = "recomputed-ard.json"
 
 
 class VerifyUsageError(ValueError):
-    """The command was used wrongly (file not found, not a zip, --keep not empty)."""
+    """The command was used wrongly (file not found, not a zip, unusable --keep folder)."""
 
 
-@dataclass
-class ResultComparison:
-    """Results of the re-run compared with the bundled ones."""
+def recompute_ard(data_dir: Path, spec_dir: Path, study_file: Path) -> dict[str, Any]:
+    """Every result recomputed by the installed trialreport, ``{"metadata", "results"}``.
 
-    total: int = 0
-    reproduced: int = 0
-    differing: list[tuple[Key, Any, Any]] = field(default_factory=list)
-    missing: list[tuple[Key, Any]] = field(default_factory=list)  # bundled, not re-run
-    extra: list[tuple[Key, Any]] = field(default_factory=list)  # re-run only
-    duplicates: list[str] = field(default_factory=list)
+    The ONE call into the analysis layer: re-point it here when that layer changes.
+    """
+    from trialreport.analysis.ard import build_ard_from_paths
 
-    @property
-    def ok(self) -> bool:
-        """True when every result was reproduced and none is extra."""
-        return (self.reproduced == self.total and not self.extra and not self.missing
-                and not self.differing and not self.duplicates)
+    return build_ard_from_paths(data_dir, spec_dir, study_file).to_dict()
 
-    def lines(self) -> list[str]:
-        """The summary line and one line per problem."""
-        out = [f"reproduced {self.reproduced} of {self.total} results"]
-        out += [f"  differs: {format_key(k)}: bundled {a}, re-run {b}"
-                for k, a, b in self.differing]
-        out += [f"  missing from the re-run: {format_key(k)} (bundled {v})"
-                for k, v in self.missing]
-        out += [f"  extra in the re-run: {format_key(k)} (re-run {v})" for k, v in self.extra]
-        out += [f"  {d}" for d in self.duplicates]
-        return out
+
+def _recompute_failure(exc: Exception) -> str:
+    """A readable message for why recomputing failed (the data or specification are bad)."""
+    from trialreport.validation import DataValidationError
+
+    if isinstance(exc, DataValidationError):
+        errors = exc.report.errors
+        shown = [f"  {printable(str(v))}" for v in errors[:50]]
+        more = [f"  ... and {len(errors) - 50} more"] if len(errors) > 50 else []
+        return "\n".join([f"the data break the specification ({len(errors)} error(s)):",
+                          *shown, *more])
+    return printable(f"{type(exc).__name__}: {exc}")
+
+
+def installed_tool_version() -> str:
+    """The version of the trialreport running this verification."""
+    from trialreport.versioning import dist_version
+
+    return dist_version("trialreport")
+
+
+def shipped_tool_version(root: Path) -> str | None:
+    """The trialreport version recorded in the supplement's ``VERSION_STAMP.json``."""
+    try:
+        stamp = json.loads((root / STAMP_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    tool = stamp.get("trialreport") if isinstance(stamp, dict) else None
+    version = tool.get("version") if isinstance(tool, dict) else None
+    return printable(str(version)) if isinstance(version, str | int | float) else None
 
 
 @dataclass
@@ -81,201 +94,183 @@ class VerifyReport:
     """Everything ``verify`` found; ``ok`` only when checksums and results all match."""
 
     supplement: Path
-    unpacked: Path | None = None
-    files: int = 0
+    kept: Path | None = None
+    members: int = 0
     refused: str | None = None
     manifest_error: str | None = None
     checksums: ManifestCheck | None = None
-    rerun_error: str | None = None
+    unexpected: list[str] = field(default_factory=list)
+    shipped_tool: str | None = None
+    verifier_tool: str = ""
+    recompute_error: str | None = None
     results: ResultComparison | None = None
+    rerender_lines: list[str] = field(default_factory=list)
+    rerender_ok: bool | None = None  # None: not asked for
+
+    @property
+    def checksums_ok(self) -> bool:
+        """True when the archive was unpacked and every file matches MANIFEST."""
+        return (self.refused is None and self.manifest_error is None
+                and self.checksums is not None and self.checksums.ok)
 
     @property
     def ok(self) -> bool:
-        """True when nothing was refused and every checksum and result matches."""
-        return (self.refused is None and self.manifest_error is None
-                and self.checksums is not None and self.checksums.ok
-                and self.rerun_error is None and self.results is not None and self.results.ok)
+        """True when nothing was refused and every checksum and result matches (and the
+        re-render, when asked for, reproduced every result)."""
+        return (self.checksums_ok and not self.unexpected and self.recompute_error is None
+                and self.results is not None and self.results.ok
+                and self.rerender_ok is not False)
 
     def lines(self) -> list[str]:
         """The human-readable report."""
-        out = [f"verifying {self.supplement}"]
+        out = [f"verifying {printable(str(self.supplement))}"]
         if self.refused:
-            return [*out, f"REFUSED: {self.refused}", "FAILED: the archive was not unpacked"]
-        out.append(f"unpacked {self.files} files into {self.unpacked}")
+            return [*out, f"REFUSED: {printable(self.refused)}",
+                    "FAILED: the archive is unsafe; nothing was unpacked for use"]
+        where = f"into {self.kept}" if self.kept else "into a temporary folder (removed after)"
+        out.append(f"archive: {self.members} members checked (paths, types, sizes, "
+                   f"compression) and unpacked {where}")
         if self.manifest_error:
-            out.append(f"checksums: FAILED: {self.manifest_error}")
-        elif self.checksums is not None:
-            c = self.checksums
-            verdict = "OK" if c.ok else "FAILED"
-            out.append(f"checksums: {verdict}: {c.checked - len(c.differ)} of "
-                       f"{c.checked + len(c.missing)} files listed in MANIFEST match")
-            out += c.lines()
-        if self.rerun_error:
-            out.append(f"results: FAILED: {self.rerun_error}")
+            return [*out, f"checksums: FAILED: {printable(self.manifest_error)}",
+                    "FAILED: the supplement has no valid MANIFEST; nothing was recomputed"]
+        c = self.checksums
+        if c is None:
+            return [*out, "FAILED: the checksums were not checked"]
+        out.append(f"checksums: {'OK' if c.ok else 'FAILED'}: {c.checked - len(c.differ)} of "
+                   f"{c.checked + len(c.missing)} files listed in MANIFEST match")
+        out += c.lines()
+        if not c.ok:
+            return [*out, "FAILED: the supplement does not match its MANIFEST; nothing was "
+                          "recomputed"]
+        if self.unexpected:
+            out.append(f"contents: FAILED: {len(self.unexpected)} member(s) a supplement does "
+                       "not hold (none of them was run or imported):")
+            out += [f"  unexpected: {printable(line)}" for line in self.unexpected]
+        shipped = self.shipped_tool or "an unrecorded version"
+        out.append(f"tool: made with trialreport {shipped}; recomputed with the installed "
+                   f"trialreport {self.verifier_tool}")
+        if self.shipped_tool != self.verifier_tool:
+            out.append(f"WARNING: the supplement was made with trialreport {shipped}, this is "
+                       f"trialreport {self.verifier_tool}: a difference below may come from the "
+                       "tool version, not the data (install the supplement's wheel to compare "
+                       "like with like)")
+        if self.recompute_error:
+            out.append(f"results: FAILED: cannot recompute: {self.recompute_error}")
         elif self.results is not None:
-            out.append("results: " + ("OK" if self.results.ok else "FAILED"))
-            out += self.results.lines()
+            out.append("results: " + ("OK: " if self.results.ok else "FAILED: ")
+                       + self.results.lines()[0])
+            out += self.results.lines()[1:]
+        out += self.rerender_lines
         out.append("OK: the supplement is intact and reproduces every result" if self.ok
                    else "FAILED: the supplement does not verify")
         return out
 
 
-def format_key(key: Key) -> str:
-    """``analysis / population / group / variable / category / statistic``."""
-    return " / ".join(f'"{k}"' if k == "" else k for k in key)
-
-
-def _value(raw: Any) -> float:
-    if raw is None:
-        return math.nan
+def _prepare_keep(keep: Path) -> Path:
+    """Create or accept the ``--keep`` folder: new, or existing, empty and writable."""
+    keep = Path(keep)
+    if keep.is_symlink() or (keep.exists() and not keep.is_dir()):
+        raise VerifyUsageError(f"--keep {keep} exists and is not a folder")
+    if keep.is_dir():
+        if any(keep.iterdir()):
+            raise VerifyUsageError(f"--keep folder {keep} is not empty; give a new or empty one")
+        if not os.access(keep, os.W_OK | os.X_OK):
+            raise VerifyUsageError(f"--keep folder {keep} is not writable")
+        return keep
+    if not keep.parent.is_dir():
+        raise VerifyUsageError(f"--keep {keep}: its parent folder does not exist")
     try:
-        return float(raw)
-    except (TypeError, ValueError):
-        return math.nan
+        keep.mkdir()
+    except OSError as exc:
+        raise VerifyUsageError(f"--keep {keep}: cannot create the folder: "
+                               f"{exc.strerror or exc}") from None
+    return keep
 
 
-def values_equal(a: Any, b: Any, rel_tol: float = REL_TOL) -> bool:
-    """Equal within ``rel_tol`` relative (and 1e-12 absolute), or both NaN/missing."""
-    x, y = _value(a), _value(b)
-    if math.isnan(x) or math.isnan(y):
-        return math.isnan(x) and math.isnan(y)
-    return math.isclose(x, y, rel_tol=rel_tol, abs_tol=ABS_TOL)
-
-
-def _index(records: list[dict[str, Any]], label: str, problems: list[str]) -> dict[Key, dict]:
-    index: dict[Key, dict] = {}
-    for record in records:
-        key = tuple("" if record.get(f) is None else str(record.get(f)) for f in KEY_FIELDS)
-        if key in index:
-            problems.append(f"duplicate result in {label}: {format_key(key)}")
-        index[key] = record
-    return index
-
-
-def compare_results(bundled: list[dict[str, Any]], rerun: list[dict[str, Any]],
-                    rel_tol: float = REL_TOL) -> ResultComparison:
-    """Compare result records by key; values within ``rel_tol`` or both NaN are equal, and the
-    ``method`` must match too."""
-    comparison = ResultComparison()
-    want = _index(bundled, "the bundled ard.json", comparison.duplicates)
-    got = _index(rerun, "the re-run", comparison.duplicates)
-    comparison.total = len(want)
-    for key, record in want.items():
-        other = got.get(key)
-        if other is None:
-            comparison.missing.append((key, record.get("value")))
-            continue
-        a, b = record.get("value"), other.get("value")
-        if not values_equal(a, b, rel_tol):
-            comparison.differing.append((key, a, b))
-        elif (record.get("method") or "") != (other.get("method") or ""):
-            comparison.differing.append((key, f"{a} (method {record.get('method')!r})",
-                                         f"{b} (method {other.get('method')!r})"))
-        else:
-            comparison.reproduced += 1
-    comparison.extra = [(k, r.get("value")) for k, r in got.items() if k not in want]
-    return comparison
-
-
-def load_results(path: Path) -> list[dict[str, Any]]:
-    """The ``results`` records of an ``ard.json`` file (NaN, Infinity and null accepted)."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    results = data.get("results") if isinstance(data, dict) else None
-    if not isinstance(results, list):
-        raise ValueError(f"{path.name} has no 'results' list")
-    return results
-
-
-def _rerun_env(root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _PROJECT_ENV}
-    env["PYTHONPATH"] = str(root / "src")
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["PYTHONNOUSERSITE"] = "1"
-    env["TRIALREPORT_PROJECT"] = str(root)
-    return env
-
-
-def rerun_analyses(root: Path, python: str | None = None,
-                   timeout: int = RERUN_TIMEOUT) -> Path:
-    """Run the bundled code's ``trialreport ard`` on the bundled data; return the output path.
-
-    Raises RuntimeError (with the command's output) when the re-run fails or would not use
-    the bundled code.
-    """
-    python = python or sys.executable
-    env = _rerun_env(root)
-    probe = subprocess.run([python, "-c", "import trialreport; print(trialreport.__file__)"],
-                           cwd=root, env=env, capture_output=True, text=True, timeout=120)
-    location = Path(probe.stdout.strip() or ".").resolve()
-    if probe.returncode != 0 or (root / "src").resolve() not in location.parents:
-        raise RuntimeError("the bundled code in src/ cannot be imported (imported "
-                           f"{probe.stdout.strip() or 'nothing'}): {probe.stderr.strip()}")
-    out = root / RERUN_NAME
-    command = [python, "-m", "trialreport", "ard", "--data", str(root / "data"),
-               "--spec", str(root / "data_spec"), "--study", str(root / "data_spec/study.yml"),
-               "--out", str(out)]
-    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
-                          timeout=timeout)
-    if done.returncode != 0 or not out.is_file():
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
-        raise RuntimeError(f"re-running the analyses failed (exit {done.returncode}):\n{tail}")
-    return out
+def _check_supplement_file(supplement: Path) -> None:
+    if not supplement.exists():
+        raise VerifyUsageError(f"file not found: {supplement}")
+    if not supplement.is_file():
+        raise VerifyUsageError(f"not a file: {supplement}")
+    if not os.access(supplement, os.R_OK):
+        raise VerifyUsageError(f"cannot read {supplement}")
+    if not zipfile.is_zipfile(supplement):
+        raise VerifyUsageError(f"not a zip file: {supplement}")
 
 
 def verify_supplement(supplement: Path, keep: Path | None = None, limits: Limits | None = None,
-                      python: str | None = None) -> VerifyReport:
-    """Verify ``supplement`` (see the module docstring); ``keep`` copies the unpacked folder
-    (with the re-run's ``ard.rerun.json``) there.
+                      rerender: bool = False, wheelhouse: Path | None = None) -> VerifyReport:
+    """Verify ``supplement`` (see the module docstring).
 
-    Raises :class:`VerifyUsageError` for a missing file, a file that is not a zip, or a
-    ``keep`` folder that exists and is not empty.
+    ``keep`` (new or empty) receives the unpacked supplement (``supplement/``) and the
+    recomputed results (``recomputed-ard.json``); else everything lives in a private temporary
+    folder that is removed. ``rerender`` also renders the chapters again (runs the authors'
+    code, :func:`trialreport.supplement.rerender.rerender`), only after the checksums pass.
+
+    Raises :class:`VerifyUsageError` for a missing or unreadable file, a file that is not a
+    zip, or an unusable ``keep`` folder.
     """
     supplement = Path(supplement)
-    if not supplement.is_file():
-        raise VerifyUsageError(f"file not found: {supplement}")
-    if not zipfile.is_zipfile(supplement):
-        raise VerifyUsageError(f"not a zip file: {supplement}")
-    if keep is not None and Path(keep).exists() and (
-            not Path(keep).is_dir() or any(Path(keep).iterdir())):
-        raise VerifyUsageError(f"--keep folder exists and is not empty: {keep}")
-    report = VerifyReport(supplement=supplement)
-    with tempfile.TemporaryDirectory(prefix="trialreport-verify-") as tmp:
-        root = Path(tmp) / "supplement"
-        try:
-            report.files = len(safe_extract(supplement, root, limits))
-        except UnsafeArchiveError as exc:
-            report.refused = str(exc)
-            return report
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-            report.refused = f"damaged or unsupported zip file: {exc}"
-            return report
-        report.unpacked = Path(keep) if keep is not None else root
-        _check(report, root, python)
-        if keep is not None:
-            shutil.copytree(root, Path(keep), dirs_exist_ok=True)
+    _check_supplement_file(supplement)
+    kept = _prepare_keep(keep) if keep is not None else None
+    report = VerifyReport(supplement=supplement, kept=kept,
+                          verifier_tool=installed_tool_version())
+    work = kept if kept is not None else Path(tempfile.mkdtemp(prefix="trialreport-verify-"))
+    try:
+        _verify_in(report, work, limits, rerender, wheelhouse)
+    finally:
+        if kept is None:
+            shutil.rmtree(work, ignore_errors=True)
     return report
 
 
-def _check(report: VerifyReport, root: Path, python: str | None) -> None:
-    manifest_path = root / MANIFEST_NAME
+def _verify_in(report: VerifyReport, work: Path, limits: Limits | None, rerender: bool,
+               wheelhouse: Path | None) -> None:
+    root = work / UNPACKED_NAME
     try:
-        if not manifest_path.is_file():
+        report.members = len(safe_extract(report.supplement, root, limits))
+    except UnsafeArchiveError as exc:
+        report.refused = str(exc)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError,
+            ValueError) as exc:
+        report.refused = f"damaged, unsupported or unwritable zip member: {exc}"
+    if report.refused is not None:
+        shutil.rmtree(root, ignore_errors=True)  # nothing half-unpacked stays, even with keep
+        return
+    try:
+        if not (root / MANIFEST_NAME).is_file():
             raise ManifestError(f"no {MANIFEST_NAME} in the supplement")
-        manifest = parse_manifest(manifest_path.read_text(encoding="utf-8"))
+        manifest = parse_manifest((root / MANIFEST_NAME).read_text(encoding="utf-8"))
     except (ManifestError, UnicodeDecodeError) as exc:
         report.manifest_error = str(exc)
-    else:
-        report.checksums = check_tree(root, manifest)
-    bundled_path = root / REPORT_DIR / ARD_NAME
+        return
+    report.checksums = check_tree(root, manifest)
+    if not report.checksums.ok:
+        return  # nothing from a supplement that does not match its MANIFEST is used
+    report.unexpected = layout_problems(sorted(manifest))
+    report.shipped_tool = shipped_tool_version(root)
     try:
-        bundled = load_results(bundled_path)
-    except (OSError, ValueError) as exc:
-        report.rerun_error = f"cannot read the bundled {REPORT_DIR}/{ARD_NAME}: {exc}"
+        shipped = load_results(root / REPORT_ARD)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        report.recompute_error = f"cannot read the shipped {REPORT_ARD}: {printable(str(exc))}"
         return
     try:
-        rerun_path = rerun_analyses(root, python)
-        rerun = load_results(rerun_path)
-    except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
-        report.rerun_error = str(exc)
+        recomputed = recompute_ard(root / "data", root / "data_spec",
+                                   root / "data_spec" / "study.yml")
+    except Exception as exc:  # noqa: BLE001 - untrusted input: report any failure, never a traceback
+        report.recompute_error = _recompute_failure(exc)
         return
-    report.results = compare_results(bundled, rerun)
+    if report.kept is not None:
+        (work / RECOMPUTED_NAME).write_text(json.dumps(recomputed, indent=1, default=str),
+                                            encoding="utf-8")
+    report.results = compare_results(shipped, recomputed["results"])
+    if rerender and report.unexpected:
+        report.rerender_lines = ["not re-rendered: the supplement holds members a supplement "
+                                 "does not (see above)"]
+        report.rerender_ok = False
+    elif rerender:
+        from trialreport.supplement.rerender import rerender as run_rerender
+
+        outcome = run_rerender(root, work, wheelhouse)
+        report.rerender_lines = outcome.lines
+        report.rerender_ok = outcome.ok
