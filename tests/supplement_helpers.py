@@ -10,7 +10,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import yaml
 
 from trialreport.cli import main
 from trialreport.versioning import dist_version, report_version, stamp_for_ard, version_stamp
@@ -29,7 +28,7 @@ def write_ard(project: Path, results: list[dict] | None = None) -> list[dict]:
     stamp of the study folder, as a render writes it. Returns the results."""
     metadata = {"packages": {"trialreport": dist_version("trialreport")}}
     if results is None:
-        from trialreport.analysis.ard import build_ard_from_paths
+        from trialreport.ard import build_ard_from_paths
 
         ard = build_ard_from_paths(project / "data", project / "data_spec",
                                    project / "data_spec" / "study.yml")
@@ -43,39 +42,18 @@ def write_ard(project: Path, results: list[dict] | None = None) -> list[dict]:
     return results
 
 
-TOOL_REFERENCE_DOC = "src/trialreport/resources/render/reference.docx"
-
-
-def own_reference_doc(project: Path) -> None:
-    """Make a copy of this project a self-contained study folder: its _quarto.yml refers to
-    the Word reference document inside the tool's source (``src/``), which a study folder and a
-    supplement do not have; keep a copy in ``styles/`` instead (a no-op once it does so)."""
-    config_path = project / "_quarto.yml"
-    text = config_path.read_text(encoding="utf-8")
-    if TOOL_REFERENCE_DOC not in text:
-        return
-    (project / "styles").mkdir(exist_ok=True)
-    shutil.copy2(ROOT / TOOL_REFERENCE_DOC, project / "styles" / "reference.docx")
-    config_path.write_text(text.replace(TOOL_REFERENCE_DOC, "styles/reference.docx"),
-                           encoding="utf-8")
-
-
 def make_study(base: Path, results: bool = True) -> Path:
     """A study folder: the book, data, specification, document history and placeholder
     rendered outputs with real results (none when not ``results``: for tests that only
-    bundle); the report version in _quarto.yml (there is no pyproject.toml). Also things that
-    must stay out of the supplement."""
+    bundle); the report version is the study definition's. Also things that must stay out of
+    the supplement."""
     project = base / "study"
     project.mkdir(parents=True)
     for folder in ("data", "data_spec", "chapters"):
         shutil.copytree(ROOT / folder, project / folder, ignore=IGNORE)
     for name in ("index.qmd", "CHANGELOG.md"):
         shutil.copy2(ROOT / name, project / name)
-    config = yaml.safe_load((ROOT / "_quarto.yml").read_text(encoding="utf-8"))
-    config.setdefault("trialreport", {})["version"] = VERSION
-    (project / "_quarto.yml").write_text(yaml.safe_dump(config, allow_unicode=True),
-                                         encoding="utf-8")
-    own_reference_doc(project)
+    shutil.copy2(ROOT / "_quarto.yml", project / "_quarto.yml")
     # not shipped: caches, environments, version control, stray output, the authors' notes
     (project / ".cache").mkdir()
     (project / ".cache" / "cell.json").write_text("{}")

@@ -82,7 +82,7 @@ def test_bundle_ships_the_study_and_pins_the_tool(study_bundle: tuple[Path, Path
     tops = {n.split("/")[0] for n in names}
     assert tops == {"CHANGELOG.md", "MANIFEST", "README.md", "VERSION_STAMP.json", "_quarto.yml",
                     "chapters", "data", "data_spec", "index.qmd", "report", "requirements.lock",
-                    "styles", "wheels"}
+                    "wheels"}
     assert sorted(n for n in names if n.startswith("report/")) == sorted(
         [f"report/{STEM}.docx", f"report/{STEM}.html", f"report/{STEM}.pdf", "report/ard.json"])
     assert [n for n in names if n.startswith("wheels/")] == [WHEEL]
@@ -168,7 +168,8 @@ def test_bundle_warns_about_book_files_outside_the_study(tmp_path: Path) -> None
     assert build_supplement(project, tmp_path / "a").warnings == []
     config = project / "_quarto.yml"
     config.write_text(config.read_text(encoding="utf-8").replace(
-        "styles/reference.docx", "src/trialreport/resources/render/reference.docx")
+        "    # reference-doc: the built-in",
+        "    reference-doc: src/trialreport/resources/render/reference.docx\n    # the built-in")
         + "bibliography: [refs.bib, https://example.org/x.bib]\n", encoding="utf-8")
     warnings = build_supplement(project, tmp_path / "b").warnings
     assert len(warnings) == 2
@@ -203,14 +204,18 @@ def test_bundle_refuses_without_rendered_outputs(tmp_path: Path,
     assert f"report/{STEM}.pdf" in out and "first" in out
     assert not (project / "report" / ZIP_NAME).exists()
 
-    (project / "_quarto.yml").write_text("project: {type: book}\n", encoding="utf-8")
+    study = project / "data_spec" / "study.yml"
+    study.write_text(study.read_text(encoding="utf-8").replace("  version: 1.1.0\n", ""),
+                     encoding="utf-8")
     code, out = run_cli(["bundle", "--project", str(project)], capsys)  # no version anywhere
-    assert code == 1 and "pyproject.toml" in out
+    assert code == 1 and "report.version" in out
 
 
 def test_bundle_refuses_two_versions(tmp_path: Path) -> None:
     project = make_study(tmp_path, results=False)
-    (project / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "9.9.9"\n')
+    config = project / "_quarto.yml"
+    config.write_text(config.read_text(encoding="utf-8") + "\n# a stale copy\n"
+                      "trialreport: {version: 9.9.9}\n", encoding="utf-8")
     with pytest.raises(BundleError, match="9.9.9"):
         build_supplement(project)
 
@@ -478,7 +483,7 @@ def test_compare_results_tolerance_and_nan() -> None:
 
 
 def test_ard_json_is_deterministic_apart_from_the_timestamp(tmp_path: Path) -> None:
-    from trialreport.analysis.ard import build_ard_from_paths
+    from trialreport.ard import build_ard_from_paths
 
     texts = []
     for n in (1, 2):

@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from supplement_helpers import ROOT, own_reference_doc, run_cli
+from supplement_helpers import ROOT, run_cli
 
 from trialreport.paths import copy_project
 from trialreport.supplement.bundle import build_supplement
@@ -30,7 +30,6 @@ from trialreport.supplement.safe_unpack import safe_extract
 def aleviate(rendered_report: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ALEVIATE supplement, bundled from a temporary copy of the project."""
     project = copy_project(ROOT, tmp_path_factory.mktemp("aleviate") / "project")
-    own_reference_doc(project)  # else re-rendering needs the tool's src/ (see the helper)
     (project / "report").mkdir(exist_ok=True)
     for path in rendered_report.iterdir():
         if path.is_file():

@@ -53,11 +53,9 @@ from trialreport.supplement.toolpin import (
 from trialreport.versioning import (
     STAMP_FILE,
     TIMESTAMP_KEY,
-    VersionError,
     data_checksums,
     dist_version,
     find_stamp,
-    quarto_declared_version,
     render_timestamp,
     report_stem,
     report_version,
@@ -103,21 +101,15 @@ def report_outputs(stem: str) -> list[str]:
 def report_identity(project_dir: Path) -> tuple[str, str]:
     """The report version and the report file stem (``<STUDY>-CSR-v<version>``).
 
-    The ONE place the supplement reads the report version: today
-    :func:`trialreport.versioning.report_version` (``pyproject.toml``), else, in a study folder
-    without one, ``trialreport.version`` of ``_quarto.yml`` (as the renderer does). Raises
-    :class:`BundleError` when two places disagree, :class:`VersionError` when none says.
+    The ONE place the supplement reads the report version:
+    :func:`trialreport.versioning.report_version` (``report.version`` of the study
+    definition). Raises :class:`BundleError` when ``_quarto.yml`` states another version,
+    :class:`VersionError` when the study declares none.
     """
-    try:
-        conflicts = version_conflicts(project_dir)
-        if conflicts:
-            raise BundleError("; ".join(conflicts) + "; make them agree and run `make report`")
-        return report_version(project_dir), report_stem(project_dir)
-    except VersionError:
-        declared = quarto_declared_version(project_dir)
-        if declared is None or (Path(project_dir) / "pyproject.toml").exists():
-            raise  # a broken pyproject.toml is an error, never a reason to look elsewhere
-        return declared, f"{study_id(project_dir)}-CSR-v{declared}"
+    conflicts = version_conflicts(project_dir)
+    if conflicts:
+        raise BundleError("; ".join(conflicts) + "; make them agree and run `make report`")
+    return report_version(project_dir), report_stem(project_dir)
 
 
 def _excluded(rel: Path) -> bool:
@@ -338,13 +330,20 @@ def _check_render_stamp(render_stamp: dict[str, Any], data_dir: Path, version: s
                           f"{RENDER_HINT}")
 
 
+def escape_markdown(text: str) -> str:
+    """Text from the study definition, shown literally in the README (no markup)."""
+    from trialreport.methods import esc
+
+    return esc(text)
+
+
 def _data_note(study: str, info: dict[str, Any], identifiers: dict[str, list[str]],
                include_identifiers: bool) -> str:
-    if info.get("synthetic", False):
-        note = ("**The data are a synthetic reconstruction.** The individual patient data "
-                f"of {study} are not public; the records in `data/` describe invented "
-                "patients whose aggregates reproduce the published results. No row is a "
-                "real person.")
+    notice = info.get("synthetic_notice")
+    if notice:
+        note = ("**The data are synthetic** (a synthetic reconstruction): the records in "
+                f"`data/` describe invented patients, no row is a real person. The study "
+                f"definition says: {escape_markdown(str(notice))}")
     else:
         note = "The data in `data/` are the study's analysis datasets."
     if include_identifiers and identifiers:

@@ -53,7 +53,7 @@ def recompute_ard(data_dir: Path, spec_dir: Path, study_file: Path) -> dict[str,
 
     The ONE call into the analysis layer: re-point it here when that layer changes.
     """
-    from trialreport.analysis.ard import build_ard_from_paths
+    from trialreport.ard import build_ard_from_paths
 
     return build_ard_from_paths(data_dir, spec_dir, study_file).to_dict()
 
