@@ -62,7 +62,8 @@ def _paragraph_text(para) -> str:
 
 def _add_list(numbering, kind: str, link_styles: bool) -> str:
     """Add one multilevel list for headings to numbering.xml; returns its numId."""
-    abstract_ids = [int(a.get(qn("w:abstractNumId"))) for a in numbering.findall(qn("w:abstractNum"))]
+    abstract_ids = [int(a.get(qn("w:abstractNumId")))
+                    for a in numbering.findall(qn("w:abstractNum"))]
     num_ids = [int(n.get(qn("w:numId"))) for n in numbering.findall(qn("w:num"))]
     abstract_id = str(max(abstract_ids, default=0) + 1)
     num_id = str(max(num_ids, default=0) + 1)
