@@ -99,16 +99,25 @@ def test_title_page_states_synthetic_data_and_version(fmt: str, request, outputs
         assert f"{package} {version}" in text
 
 
+def _draws_paths(page, at_least: int = 100) -> bool:
+    """A vector drawing on the page: typst draws an SVG figure as PDF path operators."""
+    import re as _re
+
+    return len(_re.findall(rb"\s[lc]\n", page.get_contents().get_data())) >= at_least
+
+
 def test_consort_figure_embedded_in_all_three(outputs) -> None:
     html = outputs["html"].read_text(encoding="utf-8")
     consort = re.search(r'id="fig-consort".*?</figure>', html, flags=re.S)
-    assert consort and "data:image/png;base64," in consort.group(0)
+    # SVG (vector) once Book.figure returns figures.save.display_figure, PNG before
+    assert consort and re.search(r"data:image/(svg\+xml|png);base64,", consort.group(0))
     doc = docx.Document(str(outputs["docx"]))
     assert len(doc.inline_shapes) >= 3  # CONSORT, Kaplan-Meier, swimmer
     body = "\n".join(p.text for p in doc.paragraphs)
     assert "CONSORT 2010 flow diagram" in body
     reader = PdfReader(outputs["pdf"])
-    pages_with_images = [i for i, page in enumerate(reader.pages) if page.images]
+    pages_with_images = [i for i, page in enumerate(reader.pages)
+                         if page.images or _draws_paths(page)]
     consort_page = next(i for i, page in enumerate(reader.pages)
                         if "CONSORT 2010 flow diagram" in page.extract_text())
     assert consort_page in pages_with_images
