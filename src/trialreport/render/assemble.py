@@ -23,6 +23,9 @@ REPORT_KEYS = ("study", "registration", "sponsor", "synthetic-notice")
 #: Printable width of an A4 portrait page with the template margins, in inches.
 TEXT_WIDTH_IN = 6.3
 _SHORTCODE = re.compile(r"\{\{<\s*([A-Za-z0-9_-]+)\s*(.*?)\s*>\}\}")
+#: great_tables 1.x writes one SCSS call into its CSS uncompiled (``color: font-color(#FFFFFF);``
+#: for footnotes): not a CSS value, so it is removed (the notes keep the table's text colour).
+_GT_UNCOMPILED_CSS = re.compile(r"\bcolor:\s*font-color\([^)]*\);?\s*")
 _MIME_ORDER = (
     "text/markdown",
     "text/html",
@@ -219,6 +222,7 @@ class ChapterAssembler:
             # no text in the Markdown itself can pass as raw output (see trialreport.lua)
             name = f"{self._slug}-{cell.index + 1}-{n + 1}.html"
             self.media_dir.mkdir(parents=True, exist_ok=True)
+            text = _GT_UNCOMPILED_CSS.sub("", text)
             (self.media_dir / name).write_text(text.strip() + "\n", encoding="utf-8")
             return f'::: {{.tr-html-output src="{self.media_prefix}/{name}"}}\n:::'
         if mime == "text/plain":

@@ -104,8 +104,36 @@ def _is_header(tr) -> bool:
     return trpr is not None and trpr.find(qn("w:tblHeader")) is not None
 
 
+#: Left indent per leading no-break space of a row label, and the hanging indent of wrapped
+#: label lines, in twentieths of a point (9 pt Arial: a space is about 2.5 pt).
+NBSP_TWIPS = 50
+HANGING_TWIPS = 160
+
+
+def _indent_labels(tbl) -> None:
+    """Row labels indented with no-break spaces (great_tables) get a real left indent, and
+    every label a hanging indent, so that a wrapped label continues under its own text."""
+    for tr in _rows(tbl):
+        if _is_header(tr):
+            continue
+        tc = tr.find(qn("w:tc"))
+        if tc is None:
+            continue
+        for p in tc.findall(qn("w:p")):
+            texts = list(p.iter(qn("w:t")))
+            lead = 0
+            if texts and texts[0].text:
+                stripped = texts[0].text.lstrip("\u00a0")
+                lead = len(texts[0].text) - len(stripped)
+                texts[0].text = stripped
+            ind = p.get_or_add_pPr().get_or_add_ind()  # python-docx keeps the schema order
+            ind.set(qn("w:left"), str(lead * NBSP_TWIPS + HANGING_TWIPS))
+            ind.set(qn("w:hanging"), str(HANGING_TWIPS))
+
+
 def _format_table(tbl) -> None:
     _style_cells(tbl)
+    _indent_labels(tbl)
     rows = _rows(tbl)
     header = [tr for tr in rows if _is_header(tr)]
     for i, tr in enumerate(header):
@@ -179,6 +207,7 @@ def postprocess_docx(path: Path, running_header: str, toc_depth: int = 2,
     notice = report_fields(metadata)["notice"]
     _set_running_header(doc, running_header + (f" \u2014 {notice}" if notice else ""))
     headings = number_headings(doc)
+    _page_breaks_around_toc(doc)
     _inherit_headers(doc)
     for tbl in doc.element.body.iter(qn("w:tbl")):
         _format_table(tbl)
@@ -197,6 +226,31 @@ def postprocess_docx(path: Path, running_header: str, toc_depth: int = 2,
             request_field_update(doc)
         doc.save(str(path))
     normalise_package(path, metadata)
+
+
+def _page_break_before(para) -> None:
+    ppr = para.get_or_add_pPr()
+    if ppr.find(qn("w:pageBreakBefore")) is None:
+        ppr._insert_pageBreakBefore(el("w:pageBreakBefore"))
+
+
+def _page_breaks_around_toc(doc) -> None:
+    """The contents start a page after the title page, and the first chapter a page after
+    them (chapters otherwise follow on without a page break)."""
+    body = doc.element.body
+    toc = next((sdt for sdt in body.iter(qn("w:sdt"))
+                if any(g.get(qn("w:val")) == "Table of Contents"
+                       for g in sdt.iter(qn("w:docPartGallery")))), None)
+    if toc is None:
+        return
+    first = next(toc.iter(qn("w:p")), None)
+    if first is not None:
+        _page_break_before(first)
+    after = toc.getnext()
+    while after is not None and after.tag != qn("w:p"):
+        after = after.getnext()
+    if after is not None:
+        _page_break_before(after)
 
 
 def _replace_toc(doc, headings: list[Heading], depth: int) -> None:

@@ -888,6 +888,16 @@ format_filter = {
     if has_class(div, "tr-table-float") then
       return table_float(div) or div, false
     end
+    if has_class(div, "cell") and IS_HTML then
+      -- headings written by a cell (the data specification) belong to the document outline:
+      -- pandoc's table of contents skips headings nested in divs
+      for _, b in ipairs(div.content) do
+        if b.t == "Header" then
+          return pandoc.Blocks(div.content):walk(format_filter), false
+        end
+      end
+      return nil
+    end
     if has_class(div, "cell") and not IS_HTML then
       div.content = convert_raw_html(div.content, false)
       return div, false
@@ -974,9 +984,69 @@ local function is_strong(cell)
   return first ~= nil and (first.t == "Plain" or first.t == "Para") and #first.content == 1 and first.content[1].t == "Strong"
 end
 
+-- Characters of 9 pt table text across the portrait text width (about 6.3 in).
+local LINE_CHARS = 95
+-- Row labels get at least the width that holds their longest label on two lines (up to a
+-- third of the line), taken from the other columns in proportion.
+local function widen_label_column(t)
+  local n = #t.colspecs
+  if n < 3 then
+    return
+  end
+  local longest = 0
+  for _, body in ipairs(t.bodies) do
+    for _, row in ipairs(body.body) do
+      local c = row.cells[1]
+      if c and c.col_span == 1 then
+        local text = stringify(c.contents):gsub("^[%s" .. NBSP .. "]+", "")
+        longest = math.max(longest, text_len(text))
+      end
+    end
+  end
+  local want = math.min(math.ceil(longest / 2) + 3, LINE_CHARS // 3) / LINE_CHARS
+  local have = t.colspecs[1][2]
+  if have == nil or have <= 0 or have >= want then
+    return
+  end
+  local scale = (1 - want) / (1 - have)
+  t.colspecs[1] = { t.colspecs[1][1], want }
+  for i = 2, n do
+    t.colspecs[i] = { t.colspecs[i][1], t.colspecs[i][2] * scale }
+  end
+end
+
+-- Indentation made of leading no-break spaces (great_tables indents row labels that way)
+-- becomes a real left indent in typst, so that a wrapped label continues under its text.
+local function indent_labels(t)
+  if not IS_TYPST then
+    return
+  end
+  for _, body in ipairs(t.bodies) do
+    for _, row in ipairs(body.body) do
+      local c = row.cells[1]
+      local first = c and c.contents[1]
+      if first and (first.t == "Plain" or first.t == "Para") and first.content[1]
+          and first.content[1].t == "Str" then
+        local str = first.content[1].text
+        local lead = str:match("^[" .. NBSP .. "]+")
+        if lead then
+          local k = utf8.len(lead) or 1
+          first.content[1] = pandoc.Str(str:sub(#lead + 1))
+          local blocks = pandoc.Blocks({ raw_typst(string.format("#pad(left: %.2fem)[", k * 0.28)) })
+          blocks:extend(c.contents)
+          blocks:insert(raw_typst("]"))
+          c.contents = blocks
+        end
+      end
+    end
+  end
+end
+
 local finish_filter = {
   Table = function(t)
     set_widths(t)
+    widen_label_column(t)
+    indent_labels(t)
     for _, row in ipairs(t.head.rows) do
       for _, c in ipairs(row.cells) do
         if not is_strong(c) then
