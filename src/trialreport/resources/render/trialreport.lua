@@ -53,7 +53,11 @@ local HTML_OUTPUT = "^media/[%w_%-%.]+%.html$"
 
 local function scheme_of(target)
   -- browsers ignore whitespace and control characters inside a URL scheme ("java\tscript:")
-  local compact = target:gsub("[%c%s]", "")
+  -- (and percent-escapes: the reader writes "java\tscript:" as "java%20script:")
+  local decoded = target:gsub("%%(%x%x)", function(h)
+    return string.char(tonumber(h, 16))
+  end)
+  local compact = decoded:gsub("[%c%s]", "")
   local scheme = compact:match("^([%a][%w+.%-]*):")
   return scheme and scheme:lower() or nil
 end
