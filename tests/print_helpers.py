@@ -11,6 +11,7 @@ import yaml
 
 from trialreport.render import pandoc as pandoc_mod
 from trialreport.render.docx_post import postprocess_docx
+from trialreport.render.escape import markdown_text
 from trialreport.render.typst_pdf import compile_pdf
 
 # a 1x1 PNG at 200 dpi (pHYs), and a small SVG drawing, for figures
@@ -41,7 +42,10 @@ def build(tmp: Path, markdown: str, fmt: str, metadata: dict[str, Any] | None = 
     meta = {"title": "Study X Clinical Study Report", "running-header": running_header,
             "lang": "en", **(metadata or {})}
     meta_file = build_dir / "metadata.yaml"
-    meta_file.write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")
+    written = dict(meta)  # as assemble.write_metadata writes it: the study block escaped
+    if "trialreport" in written:
+        written["trialreport"] = {k: markdown_text(v) for k, v in written["trialreport"].items()}
+    meta_file.write_text(yaml.safe_dump(written, allow_unicode=True), encoding="utf-8")
     job = pandoc_mod.build_job(fmt, source, meta_file, build_dir, "book", [build_dir], toc_depth,
                                {})
     warnings = pandoc_mod.run_job(job, build_dir)
