@@ -144,3 +144,21 @@ def test_source_date_epoch_sets_times(tmp_path: Path, monkeypatch) -> None:
     assert props.created.isoformat().startswith("2023-11-14T22:13:20")
     with zipfile.ZipFile(first) as z:
         assert {info.date_time for info in z.infolist()} == {(2023, 11, 14, 22, 13, 20)}
+
+
+def test_wide_table_gets_a_landscape_section(tmp_path: Path) -> None:
+    columns = [f"Column{i}-with-a-long-unbreakable-name" for i in range(6)]
+    table = ("| " + " | ".join(columns) + " |\n|" + "---|" * 6 + "\n| "
+             + " | ".join("1" for _ in columns) + " |\n\n: Wide {#tbl-wide}\n\n")
+    narrow = "| A | B |\n|--|--|\n| 1 | 2 |\n\n: Narrow {#tbl-narrow}\n"
+    out, _ = build(tmp_path, chapter("a.qmd") + "# Wide\n\n" + table + narrow, "docx", META)
+    doc = docx.Document(str(out))
+    orientations = [s.orientation for s in doc.sections]
+    from docx.enum.section import WD_ORIENT
+
+    assert WD_ORIENT.LANDSCAPE in orientations and orientations[-1] == WD_ORIENT.PORTRAIT
+    landscape = next(s for s in doc.sections if s.orientation == WD_ORIENT.LANDSCAPE)
+    assert landscape.page_width > landscape.page_height
+    pdf, _ = build(tmp_path, chapter("a.qmd") + "# Wide\n\n" + table + narrow, "pdf", META)
+    typ = pdf.with_suffix(".typ").read_text(encoding="utf-8")
+    assert typ.count("#page(flipped: true)[") == 1

@@ -856,6 +856,55 @@ local function format_matches(spec)
   return false
 end
 
+-- A table is too wide for a portrait page when the longest word of each column (the width
+-- below which a column would break words), plus cell padding, adds up to more than a 9 pt
+-- line across the portrait text width: such tables go on a landscape page.
+local PORTRAIT_CHARS = 95
+local function min_table_chars(t)
+  local n = #t.colspecs
+  local w = {}
+  for i = 1, n do
+    w[i] = 0
+  end
+  local function scan(rows)
+    for _, row in ipairs(rows) do
+      local col = 1
+      for _, c in ipairs(row.cells) do
+        if c.col_span == 1 and col <= n then
+          for word in stringify(c.contents):gmatch("%S+") do
+            w[col] = math.max(w[col], utf8.len(word) or #word)
+          end
+        end
+        col = col + c.col_span
+      end
+    end
+  end
+  scan(t.head.rows)
+  for _, body in ipairs(t.bodies) do
+    scan(body.head)
+    scan(body.body)
+  end
+  local total = 0
+  for i = 1, n do
+    total = total + w[i] + 2
+  end
+  return total
+end
+
+local function too_wide(blocks)
+  local wide = false
+  pandoc.Blocks(blocks):walk({
+    Table = function(t)
+      if min_table_chars(t) > PORTRAIT_CHARS then
+        wide = true
+      end
+    end,
+  })
+  return wide
+end
+
+local in_landscape = false
+
 local format_filter
 format_filter = {
   traverse = "topdown",
@@ -864,7 +913,10 @@ format_filter = {
       div.classes = div.classes:filter(function(c)
         return c ~= "landscape"
       end)
+      local was = in_landscape
+      in_landscape = true
       local inner = pandoc.Blocks({ div }):walk(format_filter)
+      in_landscape = was
       return landscape(inner) or inner, false
     end
     if has_class(div, "content-visible") or has_class(div, "content-hidden") then
@@ -890,7 +942,11 @@ format_filter = {
       return pandoc.RawBlock("html", '<div class="page-break"></div>'), false
     end
     if has_class(div, "tr-table-float") then
-      return table_float(div) or div, false
+      local float = table_float(div) or div
+      if not IS_HTML and not in_landscape and too_wide(float.content) then
+        return landscape(pandoc.Blocks({ float })) or float, false
+      end
+      return float, false
     end
     if has_class(div, "cell") and IS_HTML then
       -- headings written by a cell (the data specification) belong to the document outline:
