@@ -43,8 +43,9 @@ def _xml(path: Path, name: str) -> str:
 
 def test_captions_are_seq_fields_with_their_numbers(word: Path) -> None:
     xml = _xml(word, "word/document.xml")
-    assert xml.count("SEQ Table \\* ARABIC \\s 1") == 2
-    assert xml.count("SEQ Figure \\* ARABIC \\s 1") == 1
+    # first caption of each kind in a chapter restarts at 1 (\r 1, for LibreOffice too)
+    assert xml.count("SEQ Table \\r 1 \\* ARABIC \\s 1") == 2
+    assert xml.count("SEQ Figure \\r 1 \\* ARABIC \\s 1") == 1
     assert xml.count("STYLEREF 1 \\s") == 3
     text = "\n".join(p.text for p in docx.Document(str(word)).paragraphs)
     # each field carries its result: the document reads right before any update
@@ -84,6 +85,23 @@ def test_headings_numbered_by_word_list_numbering(word: Path) -> None:
     appendix = next(p for p in headings if p.text == "Appendix stuff")
     assert appendix._p.pPr.numPr.numId.val != heading1.numId.val
     assert "_TrNum_" not in _xml(word, "word/document.xml")
+
+
+def test_libreoffice_reads_the_chapter_numbers(word: Path, tmp_path: Path) -> None:
+    """LibreOffice recomputes SEQ fields on opening; the numbers must stay per chapter."""
+    if soffice_path() is None:
+        pytest.skip("LibreOffice is not installed")
+    import subprocess
+
+    subprocess.run([soffice_path(), f"-env:UserInstallation={(tmp_path / 'p').as_uri()}",
+                    "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(word)],
+                   check=True, capture_output=True, timeout=180)
+    from pypdf import PdfReader
+
+    text = " ".join(p.extract_text() for p in PdfReader(tmp_path / "book.pdf").pages)
+    text = text.replace("\u00a0", " ")
+    assert "Table 1.1: First table" in text and "Table 2.1: Second table" in text
+    assert "Figure 2.1: A figure" in text
 
 
 def test_table_of_contents_field_with_entries(word: Path) -> None:

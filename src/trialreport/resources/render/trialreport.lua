@@ -236,7 +236,10 @@ end
 -- Bookmarks: the label with the number (for "Table 5.1" references) and the number alone.
 local function docx_caption_label(kind, num, id)
   local chapter, seq = num:match("^(.*)%.(%d+)$")
-  local seq_field = "SEQ " .. PREFIX[kind] .. " \\* ARABIC \\s 1"
+  -- \s 1 restarts the count at each Heading 1 in Word; LibreOffice ignores that switch, so
+  -- the first caption of a chapter also says \r 1 (restart at 1), which both honour
+  local restart = (seq or num) == "1" and " \\r 1" or ""
+  local seq_field = "SEQ " .. PREFIX[kind] .. restart .. " \\* ARABIC \\s 1"
   local number
   if chapter then
     number = ox_field("STYLEREF 1 \\s", chapter) .. ox_run(".") .. ox_field(seq_field, seq)
