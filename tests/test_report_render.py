@@ -158,3 +158,20 @@ def test_two_renders_give_the_same_results_and_tables(outputs, tmp_path) -> None
     first_tables = tables(outputs["html"])
     assert len(first_tables) == 6
     assert first_tables == tables(again / outputs["html"].name)
+
+
+@pytest.mark.parametrize("fmt", ["html_text", "docx_text", "pdf_text"])
+def test_one_minus_sign_in_numbers(fmt: str, request, outputs) -> None:
+    """Negative numbers use U+2212 in every format (the fixtures map it to "-" for matching, so
+    read the raw text here)."""
+    raw = {"html_text": lambda: re.sub(r"<[^>]+>", " ", re.sub(
+               r"<(script|style)\b.*?</\1>", "", outputs["html"].read_text(encoding="utf-8"),
+               flags=re.S)),
+           "docx_text": lambda: "\n".join(
+               [p.text for p in docx.Document(str(outputs["docx"])).paragraphs]
+               + [c.text for t in docx.Document(str(outputs["docx"])).tables
+                  for row in t.rows for c in row.cells]),
+           "pdf_text": lambda: "\n".join(page.extract_text()
+                                         for page in PdfReader(outputs["pdf"]).pages)}[fmt]()
+    assert re.findall(r"(?:^|[\s(\[=])-\d", raw, flags=re.M) == []
+    assert "\u2212" in raw  # the report has negative differences

@@ -1228,6 +1228,8 @@ function Pandoc(doc)
   doc = doc:walk(ref_filter)
   doc = doc:walk(format_filter)
   if not IS_HTML then
+    -- tables read from HTML outputs are pandoc text only now: same typography for them
+    doc = doc:walk(typography_filter)
     doc = doc:walk(finish_filter)
     doc = doc:walk(part_filter)
   end
