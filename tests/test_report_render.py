@@ -99,16 +99,25 @@ def test_title_page_states_synthetic_data_and_version(fmt: str, request, outputs
         assert f"{package} {version}" in text
 
 
+def _draws_paths(page, at_least: int = 100) -> bool:
+    """A vector drawing on the page: typst draws an SVG figure as PDF path operators."""
+    import re as _re
+
+    return len(_re.findall(rb"\s[lc]\n", page.get_contents().get_data())) >= at_least
+
+
 def test_consort_figure_embedded_in_all_three(outputs) -> None:
     html = outputs["html"].read_text(encoding="utf-8")
     consort = re.search(r'id="fig-consort".*?</figure>', html, flags=re.S)
-    assert consort and "data:image/png;base64," in consort.group(0)
+    # SVG (vector) once Book.figure returns figures.save.display_figure, PNG before
+    assert consort and re.search(r"data:image/(svg\+xml|png);base64,", consort.group(0))
     doc = docx.Document(str(outputs["docx"]))
     assert len(doc.inline_shapes) >= 3  # CONSORT, Kaplan-Meier, swimmer
     body = "\n".join(p.text for p in doc.paragraphs)
     assert "CONSORT 2010 flow diagram" in body
     reader = PdfReader(outputs["pdf"])
-    pages_with_images = [i for i, page in enumerate(reader.pages) if page.images]
+    pages_with_images = [i for i, page in enumerate(reader.pages)
+                         if page.images or _draws_paths(page)]
     consort_page = next(i for i, page in enumerate(reader.pages)
                         if "CONSORT 2010 flow diagram" in page.extract_text())
     assert consort_page in pages_with_images
@@ -149,3 +158,20 @@ def test_two_renders_give_the_same_results_and_tables(outputs, tmp_path) -> None
     first_tables = tables(outputs["html"])
     assert len(first_tables) == 6
     assert first_tables == tables(again / outputs["html"].name)
+
+
+@pytest.mark.parametrize("fmt", ["html_text", "docx_text", "pdf_text"])
+def test_one_minus_sign_in_numbers(fmt: str, request, outputs) -> None:
+    """Negative numbers use U+2212 in every format (the fixtures map it to "-" for matching, so
+    read the raw text here)."""
+    raw = {"html_text": lambda: re.sub(r"<[^>]+>", " ", re.sub(
+               r"<(script|style)\b.*?</\1>", "", outputs["html"].read_text(encoding="utf-8"),
+               flags=re.S)),
+           "docx_text": lambda: "\n".join(
+               [p.text for p in docx.Document(str(outputs["docx"])).paragraphs]
+               + [c.text for t in docx.Document(str(outputs["docx"])).tables
+                  for row in t.rows for c in row.cells]),
+           "pdf_text": lambda: "\n".join(page.extract_text()
+                                         for page in PdfReader(outputs["pdf"]).pages)}[fmt]()
+    assert re.findall(r"(?:^|[\s(\[=])-\d", raw, flags=re.M) == []
+    assert "\u2212" in raw  # the report has negative differences

@@ -203,7 +203,10 @@ def _styles(doc) -> None:
         _font(style, size, bold=True, italic=level >= 4)
         _spacing(style, before, after, keep_next=True)
         style.paragraph_format.keep_together = True
-    doc.styles["Heading 1"].paragraph_format.page_break_before = True
+    # chapters follow on (a page break per chapter left pages mostly empty); keep-with-next
+    # still keeps every heading with its first lines
+    doc.styles["Heading 1"].paragraph_format.page_break_before = False
+    doc.styles["Heading 1"].paragraph_format.space_before = Pt(18)
     for name, size, bold, before, after in (
         ("Title", 20, True, 140, 12),
         ("Subtitle", 14, False, 6, 24),
@@ -244,6 +247,19 @@ def _styles(doc) -> None:
     for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
         fonts.set(qn(attr), "Courier New")
     _spacing(code, 4, 6)
+    # inline code takes the size of the paragraph it is in (9 pt in tables, 10 pt in text):
+    # a character style with its own size would make code in a 9 pt table 11 pt
+    verbatim = _by_name(doc, "Verbatim Char")
+    rpr = verbatim.element.get_or_add_rPr()
+    for tag in ("w:sz", "w:szCs"):
+        for old in rpr.findall(qn(tag)):
+            rpr.remove(old)
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = el("w:rFonts")
+        rpr.insert(0, fonts)
+    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(qn(attr), "Courier New")
     hyperlink = doc.styles["Hyperlink"]
     hyperlink.font.color.rgb = RGBColor(0x1A, 0x4F, 0x8B)
     _table_style(doc)

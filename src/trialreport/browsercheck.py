@@ -451,7 +451,7 @@ _ELEMENT_JS = """((selector, text) => {
   let el = selector ? document.querySelector(selector) : null;
   if (!el && text) {
     const all = [...document.querySelectorAll('table, figure')]
-      .filter(e => e.textContent.includes(text));
+      .filter(e => e.textContent.replace(/\u00a0/g, ' ').includes(text));
     el = all.find(e => !all.some(o => o !== e && e.contains(o))) || null;
   }
   if (!el) { return null; }
@@ -468,7 +468,8 @@ _ELEMENT_JS = """((selector, text) => {
   return {x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width,
           height: r.height, visible: visible, display: cs.display,
           onTop: !!hit && (hit === el || el.contains(hit)),
-          text: (el.textContent || '').slice(0, 50000), tag: el.tagName.toLowerCase(),
+          text: (el.textContent || '').replace(/\u00a0/g, ' ').slice(0, 50000),
+          tag: el.tagName.toLowerCase(),
           id: el.id, complete: el.complete === undefined ? null : el.complete,
           naturalWidth: el.naturalWidth === undefined ? null : el.naturalWidth,
           naturalHeight: el.naturalHeight === undefined ? null : el.naturalHeight,

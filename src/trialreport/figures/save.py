@@ -1,7 +1,9 @@
-"""Save a figure as SVG, PNG and PDF with byte-identical output between runs."""
+"""Save a figure as SVG, PNG and PDF with byte-identical output between runs, and show it in a
+chapter with both a vector (SVG) and a raster (PNG) representation."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -46,12 +48,33 @@ def save_figure(fig: Figure, stem: Path | str,
     return written
 
 
-def display_figure(fig: Figure, dpi: int = PNG_DPI) -> Any:
-    """A display object for a notebook cell: the figure as PNG (deterministic bytes)."""
-    import io
-
-    from IPython.display import Image
-
+def _render(fig: Figure, fmt: str, dpi: int) -> bytes:
+    rc = {key: RC[key] for key in ("svg.fonttype", "pdf.fonttype", "ps.fonttype")}
+    rc["svg.hashsalt"] = SVG_HASHSALT
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata=_METADATA["png"], facecolor="white")
-    return Image(data=buffer.getvalue(), format="png")
+    with mpl.rc_context(rc):
+        fig.savefig(buffer, format=fmt, dpi=dpi, metadata=_METADATA.get(fmt), facecolor="white")
+    return buffer.getvalue()
+
+
+class FigureDisplay:
+    """A figure for Jupyter display: ``image/svg+xml`` (vector: PDF and HTML) and ``image/png``
+    (raster at ``dpi``, with its resolution recorded so that the renderer knows its size:
+    Word, and any output that cannot take SVG). Both are byte-identical between runs."""
+
+    def __init__(self, png: bytes, svg: str) -> None:
+        self.png = png
+        self.svg = svg
+
+    def _repr_png_(self) -> bytes:
+        return self.png
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+
+def display_figure(fig: Figure, dpi: int = PNG_DPI) -> FigureDisplay:
+    """``fig`` as a display object with SVG and PNG representations (the figure keeps its size;
+    the caller closes it). Use in a chapter cell as its last expression, or with
+    ``IPython.display.display``."""
+    return FigureDisplay(_render(fig, "png", dpi), _render(fig, "svg", dpi).decode("utf-8"))

@@ -80,6 +80,8 @@ RC: dict[str, Any] = {
     "patch.linewidth": 0.6,
     "text.color": INK,
     "text.usetex": False,
+    # labels come from data and the study definition: a "$" is a dollar sign, never mathtext
+    "text.parse_math": False,
     "mathtext.default": "regular",
     "figure.dpi": 100,
     "figure.facecolor": "white",

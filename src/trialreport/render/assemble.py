@@ -12,13 +12,20 @@ from typing import Any
 
 import yaml
 
+from .escape import markdown_text
 from .execute import INLINE_MIME, ExecutionResult
 from .project import BookProject, ChapterEntry
 from .qmd import INLINE_RE, CodeCell, MarkdownBlock, QmdDocument, iter_prose_segments
 
+#: Keys of the ``trialreport:`` block of _quarto.yml passed to the writers as book metadata
+#: (``trialreport.synthetic-notice`` is shown on every page when present).
+REPORT_KEYS = ("study", "registration", "sponsor", "synthetic-notice")
 #: Printable width of an A4 portrait page with the template margins, in inches.
 TEXT_WIDTH_IN = 6.3
 _SHORTCODE = re.compile(r"\{\{<\s*([A-Za-z0-9_-]+)\s*(.*?)\s*>\}\}")
+#: great_tables 1.x writes one SCSS call into its CSS uncompiled (``color: font-color(#FFFFFF);``
+#: for footnotes): not a CSS value, so it is removed (the notes keep the table's text colour).
+_GT_UNCOMPILED_CSS = re.compile(r"\bcolor:\s*font-color\([^)]*\);?\s*")
 _MIME_ORDER = (
     "text/markdown",
     "text/html",
@@ -51,11 +58,6 @@ def _fence(text: str, char: str = "`") -> str:
 def _code_block(text: str, classes: str) -> str:
     fence = _fence(text)
     return f"{fence} {{{classes}}}\n{text.rstrip(chr(10))}\n{fence}"
-
-
-def _raw_html(html: str) -> str:
-    fence = _fence(html)
-    return f"{fence}{{=html}}\n{html.strip()}\n{fence}"
 
 
 def png_size(data: bytes) -> tuple[int, int, float | None]:
@@ -126,8 +128,9 @@ class ChapterAssembler:
             if is_code:
                 out.append(seg)
                 continue
-            seg = INLINE_RE.sub(self._inline_sub, seg)
+            # shortcodes first: an inline value is text and never becomes a shortcode
             seg = _SHORTCODE.sub(self._shortcode, seg)
+            seg = INLINE_RE.sub(self._inline_sub, seg)
             out.append(seg)
         return "".join(out)
 
@@ -191,17 +194,37 @@ class ChapterAssembler:
         data = out.get("data") or {}
         if INLINE_MIME in data:
             return ""
+        if "image/png" in data and "image/svg+xml" in data and not _is_text(data):
+            return self._figure(cell, n, data["image/png"], data["image/svg+xml"])
         for mime in _MIME_ORDER:
             if mime in data:
                 return self._mime(cell, n, mime, data[mime], opts)
         return ""
+
+    def _figure(self, cell: CodeCell, n: int, png: Any, svg: Any) -> str:
+        """A figure with both representations: the PNG (its size from its resolution) and the
+        SVG beside it, which the Lua filter uses for PDF and HTML (vector) and not for Word."""
+        image = self._mime(cell, n, "image/png", png, {})
+        text = "".join(svg) if isinstance(svg, list) else str(svg)
+        name = f"{self._slug}-{cell.index + 1}-{n + 1}.svg"
+        (self.media_dir / name).write_text(text, encoding="utf-8")
+        attr = f'tr-svg="{self.media_prefix}/{name}"'
+        if image.endswith("}"):
+            return image[:-1] + " " + attr + "}"
+        return image + "{" + attr + "}"
 
     def _mime(self, cell: CodeCell, n: int, mime: str, value: Any, opts: Mapping[str, Any]) -> str:
         text = "".join(value) if isinstance(value, list) else str(value)
         if mime == "text/markdown":
             return text
         if mime == "text/html":
-            return _raw_html(text)
+            # the only raw HTML of the book: kept in a file that the Lua filter loads, so that
+            # no text in the Markdown itself can pass as raw output (see trialreport.lua)
+            name = f"{self._slug}-{cell.index + 1}-{n + 1}.html"
+            self.media_dir.mkdir(parents=True, exist_ok=True)
+            text = _GT_UNCOMPILED_CSS.sub("", text)
+            (self.media_dir / name).write_text(text.strip() + "\n", encoding="utf-8")
+            return f'::: {{.tr-html-output src="{self.media_prefix}/{name}"}}\n:::'
         if mime == "text/plain":
             if opts.get("output") == "asis":
                 return text
@@ -217,6 +240,10 @@ class ChapterAssembler:
             inches = min(px / (dpi or 96.0), TEXT_WIDTH_IN)
             width = f"{{width={inches:.2f}in}}"
         return f"![]({self.media_prefix}/{name}){width}"
+
+
+def _is_text(data: Mapping[str, Any]) -> bool:
+    return "text/markdown" in data or "text/html" in data
 
 
 def _attr(text: str) -> str:
@@ -248,6 +275,33 @@ def resolve_metadata_shortcodes(text: str, project: BookProject) -> str:
     return _SHORTCODE.sub(lambda m: shortcode_value(m, project), text)
 
 
+def study_facts(root: Path) -> dict[str, str]:
+    """Facts of the study definition (``data_spec/study.yml``) the document properties and the
+    running footer use: study id, registration, sponsor, synthetic-data notice. Read as data;
+    ``_quarto.yml``'s ``trialreport:`` block may override them."""
+    import yaml
+
+    path = Path(root) / "data_spec" / "study.yml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}  # the render validates the study definition itself and reports problems
+    info = raw.get("study") if isinstance(raw, dict) else None
+    if not isinstance(info, dict):
+        return {}
+
+    def text(value: Any) -> str | None:
+        value = value.get("text") if isinstance(value, dict) else value
+        return str(value) if value not in (None, "") else None
+
+    regs = info.get("registrations") or []
+    facts = {"study": text(info.get("id")), "sponsor": text(info.get("sponsor")),
+             "synthetic-notice": text(info.get("synthetic_notice")),
+             "registration": "; ".join(f"{r.get('registry', '')} {r.get('id', '')}".strip()
+                                       for r in regs if isinstance(r, dict)) or None}
+    return {k: v for k, v in facts.items() if v}
+
+
 def book_metadata(project: BookProject) -> dict[str, Any]:
     """Pandoc metadata for the whole book (title page, running header, language)."""
     def res(text: str) -> str:
@@ -263,11 +317,21 @@ def book_metadata(project: BookProject) -> dict[str, Any]:
         meta["date"] = res(project.date)
     meta["running-header"] = project.running_header
     meta["tr-number-depth"] = str(project.number_depth)
-    custom = project.config.get("trialreport") or {}
+    custom = {**study_facts(project.root), **(project.config.get("trialreport") or {})}
     if custom.get("version"):
         meta["version"] = str(custom["version"])
+    # study facts for document properties and the running header/footer (Word core and app
+    # properties, PDF metadata); text only, each one line
+    block = {key: " ".join(res(str(custom[key])).split()) for key in REPORT_KEYS
+             if isinstance(custom, dict) and custom.get(key) not in (None, "")}
+    if block:
+        meta["trialreport"] = block
     return meta
 
 
 def write_metadata(project: BookProject, path: Path) -> None:
-    path.write_text(yaml.safe_dump(book_metadata(project), allow_unicode=True), encoding="utf-8")
+    """The book metadata for pandoc; the ``trialreport`` block is text (escaped Markdown)."""
+    meta = book_metadata(project)
+    if "trialreport" in meta:
+        meta["trialreport"] = {k: markdown_text(v) for k, v in meta["trialreport"].items()}
+    path.write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from docx import Document
-from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
+from trialreport.render.docx_fields import (
+    Heading,
+    assign_pages,
+    fill_toc,
+    layout_pages,
+    number_headings,
+    request_field_update,
+)
+from trialreport.render.docx_package import normalise_package, report_fields, set_core_properties
 from trialreport.render.ooxml import border, el
 
 PLACEHOLDER = "[running-header]"
@@ -94,8 +104,36 @@ def _is_header(tr) -> bool:
     return trpr is not None and trpr.find(qn("w:tblHeader")) is not None
 
 
+#: Left indent per leading no-break space of a row label, and the hanging indent of wrapped
+#: label lines, in twentieths of a point (9 pt Arial: a space is about 2.5 pt).
+NBSP_TWIPS = 50
+HANGING_TWIPS = 160
+
+
+def _indent_labels(tbl) -> None:
+    """Row labels indented with no-break spaces (great_tables) get a real left indent, and
+    every label a hanging indent, so that a wrapped label continues under its own text."""
+    for tr in _rows(tbl):
+        if _is_header(tr):
+            continue
+        tc = tr.find(qn("w:tc"))
+        if tc is None:
+            continue
+        for p in tc.findall(qn("w:p")):
+            texts = list(p.iter(qn("w:t")))
+            lead = 0
+            if texts and texts[0].text:
+                stripped = texts[0].text.lstrip("\u00a0")
+                lead = len(texts[0].text) - len(stripped)
+                texts[0].text = stripped
+            ind = p.get_or_add_pPr().get_or_add_ind()  # python-docx keeps the schema order
+            ind.set(qn("w:left"), str(lead * NBSP_TWIPS + HANGING_TWIPS))
+            ind.set(qn("w:hanging"), str(HANGING_TWIPS))
+
+
 def _format_table(tbl) -> None:
     _style_cells(tbl)
+    _indent_labels(tbl)
     rows = _rows(tbl)
     header = [tr for tr in rows if _is_header(tr)]
     for i, tr in enumerate(header):
@@ -155,94 +193,78 @@ def _space_after_table(tbl) -> None:
     spacing.set(qn("w:before"), "160")
 
 
-def _run(*children) -> OxmlElement:
-    run = el("w:r")
-    for child in children:
-        run.append(child)
-    return run
+def postprocess_docx(path: Path, running_header: str, toc_depth: int = 2,
+                     metadata: Mapping[str, Any] | None = None) -> None:
+    """Running header, heading list numbering, CSR table formatting, document properties and
+    a table of contents with page numbers (see :mod:`trialreport.render.docx_fields`).
 
-
-def _text(value: str) -> OxmlElement:
-    text = el("w:t")
-    text.set(qn("xml:space"), "preserve")
-    text.text = value
-    return text
-
-
-def _heading_entries(body, depth: int) -> list[tuple[int, str, str]]:
-    entries = []
-    for para in body.iter(qn("w:p")):
-        ppr = para.find(qn("w:pPr"))
-        style = ppr.find(qn("w:pStyle")) if ppr is not None else None
-        name = style.get(qn("w:val"), "") if style is not None else ""
-        if not name.startswith("Heading") or not name[7:].isdigit():
-            continue
-        level = int(name[7:])
-        if level > depth:
-            continue
-        anchor = None
-        prev = para.getprevious()
-        while prev is not None and prev.tag == qn("w:bookmarkStart"):
-            anchor = prev.get(qn("w:name"))
-            prev = prev.getprevious()
-        if anchor is None:
-            inner = para.find(qn("w:bookmarkStart"))
-            anchor = inner.get(qn("w:name")) if inner is not None else None
-        text = "".join(t.text or "" for t in para.iter(qn("w:t"))).strip()
-        if anchor and text:
-            entries.append((level, text, anchor))
-    return entries
-
-
-def _fill_toc(doc, depth: int) -> None:
-    """Pre-fill pandoc's TOC field so viewers that do not update fields still show it.
-
-    Word refreshes the field (and its page numbers) when the document is opened.
+    ``metadata`` is the book metadata (``metadata.yaml`` of the build). Page numbers come from
+    a LibreOffice layout when ``soffice`` is installed; otherwise, or when a heading cannot be
+    found there, the file asks Word to update its fields when opened.
     """
-    body = doc.element.body
-    instr = next(
-        (i for i in body.iter(qn("w:instrText")) if (i.text or "").strip().startswith("TOC")), None
-    )
-    if instr is None:
-        return
-    run = instr.getparent()
-    para = run.getparent()
-    end = [f for f in run.iter(qn("w:fldChar")) if f.get(qn("w:fldCharType")) == "end"]
-    if not end or para.tag != qn("w:p"):
-        return
-    run.remove(end[0])
-    anchor_para = para
-    for level, text, bookmark in _heading_entries(body, depth):
-        p = el("w:p")
-        ppr = el("w:pPr")
-        ppr.append(el("w:pStyle", **{"w:val": f"TOC{min(level, 3)}"}))
-        p.append(ppr)
-        link = el("w:hyperlink", **{"w:anchor": bookmark, "w:history": "1"})
-        link.append(_run(_text(text)))
-        link.append(_run(el("w:tab")))
-        link.append(_run(el("w:fldChar", **{"w:fldCharType": "begin"})))
-        field = el("w:instrText")
-        field.set(qn("xml:space"), "preserve")
-        field.text = f" PAGEREF {bookmark} \\h "
-        link.append(_run(field))
-        link.append(_run(el("w:fldChar", **{"w:fldCharType": "separate"})))
-        link.append(_run(_text("")))
-        link.append(_run(el("w:fldChar", **{"w:fldCharType": "end"})))
-        p.append(link)
-        anchor_para.addnext(p)
-        anchor_para = p
-    closing = el("w:p")
-    closing.append(_run(el("w:fldChar", **{"w:fldCharType": "end"})))
-    anchor_para.addnext(closing)
-
-
-def postprocess_docx(path: Path, running_header: str, toc_depth: int = 2) -> None:
-    """Running header text, landscape-section headers, CSR table formatting, filled TOC."""
+    metadata = metadata or {}
     doc = Document(str(path))
-    _set_running_header(doc, running_header)
-    _fill_toc(doc, toc_depth)
+    notice = report_fields(metadata)["notice"]
+    _set_running_header(doc, running_header + (f" \u2014 {notice}" if notice else ""))
+    headings = number_headings(doc)
+    _page_breaks_around_toc(doc)
     _inherit_headers(doc)
     for tbl in doc.element.body.iter(qn("w:tbl")):
         _format_table(tbl)
         _space_after_table(tbl)
+    set_core_properties(doc, metadata)
+    listed = [h for h in headings if h.level <= toc_depth and h.anchor and h.text]
+    has_toc = fill_toc(doc, listed, toc_depth)
     doc.save(str(path))
+    if has_toc:
+        pages = layout_pages(path)
+        if pages is not None and assign_pages(listed, pages):
+            doc = Document(str(path))
+            _replace_toc(doc, listed, toc_depth)
+        else:
+            doc = Document(str(path))
+            request_field_update(doc)
+        doc.save(str(path))
+    normalise_package(path, metadata)
+
+
+def _page_break_before(para) -> None:
+    ppr = para.get_or_add_pPr()
+    if ppr.find(qn("w:pageBreakBefore")) is None:
+        ppr._insert_pageBreakBefore(el("w:pageBreakBefore"))
+
+
+def _page_breaks_around_toc(doc) -> None:
+    """The contents start a page after the title page, and the first chapter a page after
+    them (chapters otherwise follow on without a page break)."""
+    body = doc.element.body
+    toc = next((sdt for sdt in body.iter(qn("w:sdt"))
+                if any(g.get(qn("w:val")) == "Table of Contents"
+                       for g in sdt.iter(qn("w:docPartGallery")))), None)
+    if toc is None:
+        return
+    first = next(toc.iter(qn("w:p")), None)
+    if first is not None:
+        _page_break_before(first)
+    after = toc.getnext()
+    while after is not None and after.tag != qn("w:p"):
+        after = after.getnext()
+    if after is not None:
+        _page_break_before(after)
+
+
+def _replace_toc(doc, headings: list[Heading], depth: int) -> None:
+    """Write the page numbers into the TOC entries (PAGEREF results), in document order."""
+    results = iter(headings)
+    for instr in list(doc.element.body.iter(qn("w:instrText"))):
+        if not (instr.text or "").strip().startswith("PAGEREF"):
+            continue
+        heading = next(results, None)
+        if heading is None:
+            break
+        run = instr.getparent()
+        sep = run.getnext()
+        value = sep.getnext() if sep is not None else None
+        texts = list(value.iter(qn("w:t"))) if value is not None else []
+        if texts:
+            texts[0].text = "" if heading.page is None else str(heading.page)

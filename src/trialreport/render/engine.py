@@ -14,7 +14,7 @@ from pathlib import Path
 from trialreport.versioning import pandoc_version
 
 from . import pandoc as pandoc_mod
-from .assemble import ChapterAssembler, write_metadata
+from .assemble import ChapterAssembler, book_metadata, write_metadata
 from .cache import RenderCache, fingerprint_paths, hash_text
 from .docx_post import postprocess_docx
 from .execute import (
@@ -241,7 +241,8 @@ def _convert(
             fmt_warnings += compile_pdf(job.output, final, build)
         else:
             if job.fmt == "docx":
-                postprocess_docx(job.output, project.running_header, project.toc_depth)
+                postprocess_docx(job.output, project.running_header, project.toc_depth,
+                                 book_metadata(project))
             shutil.copy2(job.output, final)
         return final, fmt_warnings
 

@@ -39,6 +39,141 @@ local function letter(n)
 end
 
 ---------------------------------------------------------------------------------------------
+-- Pass 0: safety. Text from input files is escaped where it is inserted
+-- (trialreport.render.escape.markdown_text); this pass is the second line of defence, run
+-- on the parsed book before anything else: no raw block or inline (HTML, typst, OpenXML,
+-- LaTeX) reaches a writer (each is shown as literal code, with a warning), links keep only
+-- http(s)/mailto schemes or in-document targets, images only relative paths inside the
+-- project, and no element keeps an event-handler attribute. The HTML of executed outputs
+-- (great_tables) is not in the document at this point: the assembler wrote it to files under
+-- media/ and it is loaded afterwards (load_html_outputs).
+---------------------------------------------------------------------------------------------
+local SAFE_SCHEMES = { http = true, https = true, mailto = true }
+local HTML_OUTPUT = "^media/[%w_%-%.]+%.html$"
+
+local function scheme_of(target)
+  -- browsers ignore whitespace and control characters inside a URL scheme ("java\tscript:")
+  -- (and percent-escapes: the reader writes "java\tscript:" as "java%20script:")
+  local decoded = target:gsub("%%(%x%x)", function(h)
+    return string.char(tonumber(h, 16))
+  end)
+  local compact = decoded:gsub("[%c%s]", "")
+  local scheme = compact:match("^([%a][%w+.%-]*):")
+  return scheme and scheme:lower() or nil
+end
+
+local function unsafe_link(target)
+  local scheme = scheme_of(target)
+  return scheme ~= nil and not SAFE_SCHEMES[scheme]
+end
+
+local function unsafe_image(src)
+  return scheme_of(src) ~= nil or src:match("^%s*[/\\]") ~= nil or src:match("%.%.") ~= nil
+end
+
+local function clean_attributes(el)
+  if el.attributes == nil then
+    return false
+  end
+  local changed = false
+  local keep = {}
+  for k, v in pairs(el.attributes) do
+    if k:lower():match("^on") or unsafe_link(v) then
+      warn("dropped attribute " .. k .. " (event handler or script URL)")
+      changed = true
+    else
+      keep[k] = v
+    end
+  end
+  if changed then
+    el.attributes = keep
+  end
+  return changed
+end
+
+local function is_comment(text)
+  return text:match("^%s*<!%-%-.-%-%->%s*$") ~= nil
+end
+
+local safety_filter = {
+  RawBlock = function(b)
+    if (b.format == "html" or b.format == "html5") and is_comment(b.text) then
+      return {}
+    end
+    warn("raw " .. b.format .. " block shown as text (raw output is not passed through)")
+    return pandoc.CodeBlock(b.text)
+  end,
+  RawInline = function(r)
+    if (r.format == "html" or r.format == "html5") and is_comment(r.text) then
+      return {}
+    end
+    warn("raw " .. r.format .. " inline shown as text (raw output is not passed through)")
+    return pandoc.Code(r.text)
+  end,
+  Link = function(link)
+    clean_attributes(link)
+    if unsafe_link(link.target) then
+      warn("link to " .. link.target:sub(1, 40) .. " removed (only http, https and mailto)")
+      return pandoc.Span(link.content)
+    end
+    return link
+  end,
+  Image = function(img)
+    clean_attributes(img)
+    if unsafe_image(img.src) then
+      warn("image " .. img.src:sub(1, 40) .. " removed (only relative paths in the project)")
+      return pandoc.Span(img.caption)
+    end
+    return img
+  end,
+  Span = function(el) if clean_attributes(el) then return el end end,
+  Div = function(el) if clean_attributes(el) then return el end end,
+  Code = function(el) if clean_attributes(el) then return el end end,
+  CodeBlock = function(el) if clean_attributes(el) then return el end end,
+  Header = function(el) if clean_attributes(el) then return el end end,
+  Table = function(el) if clean_attributes(el) then return el end end,
+  Figure = function(el) if clean_attributes(el) then return el end end,
+}
+
+-- The HTML that executed cells displayed (great_tables), written by the assembler to
+-- media/*.html and referenced by an empty div: the only raw HTML the book contains.
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then
+    return nil
+  end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+local html_output_filter = {
+  Image = function(img)
+    -- vector figures for PDF and HTML: the SVG the assembler wrote beside the PNG
+    local svg = img.attributes["tr-svg"]
+    if svg then
+      img.attributes["tr-svg"] = nil
+      if not IS_DOCX and svg:match("^media/[%w_%-%.]+%.svg$") then
+        img.src = svg
+      end
+      return img
+    end
+  end,
+  Div = function(div)
+    if not has_class(div, "tr-html-output") then
+      return nil
+    end
+    local src = div.attributes["src"] or ""
+    local text = src:match(HTML_OUTPUT) and read_file(src) or nil
+    if text == nil then
+      warn("HTML output " .. src .. " not found")
+      return {}
+    end
+    return pandoc.RawBlock("html", text)
+  end,
+}
+
+---------------------------------------------------------------------------------------------
 -- Pass 1: numbering
 ---------------------------------------------------------------------------------------------
 local state = { kind = "chapter", chapters = 0, appendices = 0, label = nil, sec = {}, tbl = 0, fig = 0 }
@@ -53,8 +188,78 @@ end
 
 local PREFIX = { tbl = "Table", fig = "Figure" }
 
-local function caption_inlines(kind, num, inlines)
-  local out = pandoc.Inlines({ pandoc.Str(PREFIX[kind]), pandoc.Space(), pandoc.Str(num) })
+-- Word keeps a document alive through fields: captions number themselves (SEQ), cross-refs
+-- read the caption or heading they point to (REF to a bookmark), headings take their numbers
+-- from the multilevel list that docx_post.py attaches to the heading styles. Every field
+-- carries the value computed here as its result, so the file reads right before any update.
+local bookmark_serial = 800000
+local bookmark_names = {}
+
+local function xml_escape(s)
+  return (s:gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"):gsub('"', "&quot;"))
+end
+
+local function ox_run(text)
+  return '<w:r><w:t xml:space="preserve">' .. xml_escape(text) .. "</w:t></w:r>"
+end
+
+local function ox_field(instr, result)
+  return '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+    .. '<w:r><w:instrText xml:space="preserve"> ' .. xml_escape(instr) .. " </w:instrText></w:r>"
+    .. '<w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+    .. ox_run(result)
+    .. '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+end
+
+-- A Word bookmark name: at most 40 characters of letters, digits and underscores; names that
+-- start with "_" are hidden in Word's bookmark dialog, like the "_Ref" names Word makes itself.
+local function bookmark_name(id, tag)
+  local base = "_Ref" .. tag .. id:gsub("[^%w]", "_"):sub(1, 30)
+  local name, k = base, 1
+  while bookmark_names[name] do
+    k = k + 1
+    name = base:sub(1, 36) .. "_" .. k
+  end
+  bookmark_names[name] = true
+  return name
+end
+
+local function ox_bookmark(name, inner)
+  bookmark_serial = bookmark_serial + 1
+  local id = tostring(bookmark_serial)
+  return '<w:bookmarkStart w:id="' .. id .. '" w:name="' .. name .. '"/>' .. inner
+    .. '<w:bookmarkEnd w:id="' .. id .. '"/>'
+end
+
+-- "Table 5.1" as Word fields: the chapter number from the nearest Heading 1 (STYLEREF 1 \s,
+-- Word's own chapter-numbered caption) and the number within the chapter (SEQ ... \s 1).
+-- Bookmarks: the label with the number (for "Table 5.1" references) and the number alone.
+local function docx_caption_label(kind, num, id)
+  local chapter, seq = num:match("^(.*)%.(%d+)$")
+  -- \s 1 restarts the count at each Heading 1 in Word; LibreOffice ignores that switch, so
+  -- the first caption of a chapter also says \r 1 (restart at 1), which both honour
+  local restart = (seq or num) == "1" and " \\r 1" or ""
+  local seq_field = "SEQ " .. PREFIX[kind] .. restart .. " \\* ARABIC \\s 1"
+  local number
+  if chapter then
+    number = ox_field("STYLEREF 1 \\s", chapter) .. ox_run(".") .. ox_field(seq_field, seq)
+  else
+    number = ox_field(seq_field, num)
+  end
+  local label_bm, num_bm = bookmark_name(id, "L"), bookmark_name(id, "N")
+  if refs[id] then
+    refs[id].bm_label, refs[id].bm_num = label_bm, num_bm
+  end
+  return pandoc.RawInline("openxml", ox_bookmark(label_bm, ox_run(PREFIX[kind] .. NBSP) .. ox_bookmark(num_bm, number)))
+end
+
+local function caption_inlines(kind, num, inlines, id)
+  local out
+  if IS_DOCX and id then
+    out = pandoc.Inlines({ docx_caption_label(kind, num, id) })
+  else
+    out = pandoc.Inlines({ pandoc.Str(PREFIX[kind] .. NBSP .. num) })
+  end
   if inlines and #inlines > 0 then
     out:insert(pandoc.Str(":"))
     out:insert(pandoc.Space())
@@ -136,7 +341,7 @@ local function float_div(div)
   local body, caption = float_parts(div)
   local num = next_float(kind)
   refs[div.identifier] = { prefix = PREFIX[kind], num = num }
-  local cap = caption_inlines(kind, num, caption)
+  local cap = caption_inlines(kind, num, caption, div.identifier)
   if kind == "tbl" then
     -- pipe tables inside the div lose their own (empty) caption
     body = body:walk({
@@ -185,7 +390,7 @@ local function number_table(t)
   end
   local num = next_float("tbl")
   refs[t.identifier] = { prefix = "Table", num = num }
-  local cap = caption_inlines("tbl", num, pandoc.utils.blocks_to_inlines(t.caption.long))
+  local cap = caption_inlines("tbl", num, pandoc.utils.blocks_to_inlines(t.caption.long), t.identifier)
   local id = t.identifier
   t.identifier = ""
   t.caption = pandoc.Caption({})
@@ -216,7 +421,30 @@ local number_filter = {
     return nil
   end,
   Header = function(h)
+    local kind = state.kind
     local num = header_number(h)
+    if IS_DOCX then
+      -- Word numbers headings itself (list numbering); a zero-length marker bookmark tells
+      -- docx_post.py which list (chapters or appendices) and the number expected there
+      local bm = bookmark_name(h.identifier ~= "" and h.identifier or "sec", "S")
+      if h.identifier ~= "" and refs[h.identifier] then
+        refs[h.identifier].bm = bm
+      end
+      local marker = ""
+      if num then
+        local tag = (kind == "appendix") and "a" or "c"
+        marker = ox_bookmark("_TrNum_" .. tag .. "_" .. num:gsub("^Appendix ", ""):gsub("%.", "_"), "")
+      end
+      local content = pandoc.Inlines({ pandoc.RawInline("openxml", marker .. '<w:bookmarkStart w:id="' .. (bookmark_serial + 1) .. '" w:name="' .. bm .. '"/>') })
+      bookmark_serial = bookmark_serial + 1
+      content:extend(h.content)
+      content:insert(pandoc.RawInline("openxml", '<w:bookmarkEnd w:id="' .. bookmark_serial .. '"/>'))
+      h.content = content
+      if num then
+        h.attributes["number"] = num
+      end
+      return h, false
+    end
     if num then
       local content = pandoc.Inlines({ pandoc.Span(num, pandoc.Attr("", { "header-section-number" })), pandoc.Space() })
       content:extend(h.content)
@@ -229,7 +457,7 @@ local number_filter = {
     if fig.identifier:match("^fig%-") then
       local num = next_float("fig")
       refs[fig.identifier] = { prefix = "Figure", num = num }
-      fig.caption.long = { pandoc.Plain(caption_inlines("fig", num, pandoc.utils.blocks_to_inlines(fig.caption.long))) }
+      fig.caption.long = { pandoc.Plain(caption_inlines("fig", num, pandoc.utils.blocks_to_inlines(fig.caption.long), fig.identifier)) }
       return fig, false
     end
     return nil
@@ -246,6 +474,21 @@ local number_filter = {
 ---------------------------------------------------------------------------------------------
 -- Pass 2: cross-references
 ---------------------------------------------------------------------------------------------
+-- A cross-reference as a REF field to the bookmark on the caption or heading it names.
+local function docx_reference(ref, number_only, text)
+  local xml
+  if ref.bm_label then
+    xml = ox_field("REF " .. (number_only and ref.bm_num or ref.bm_label) .. " \\h", text)
+  elseif ref.text then
+    xml = ox_field("REF " .. ref.bm .. " \\h", text)
+  else
+    -- a heading: the typed word, then its list number in full context ("2.1", "A")
+    local prefix = number_only and "" or (ref.prefix .. NBSP)
+    xml = ox_run(prefix) .. ox_field("REF " .. ref.bm .. " \\w \\t \\h", ref.num)
+  end
+  return pandoc.RawInline("openxml", xml)
+end
+
 local ref_filter = {
   Cite = function(cite)
     local out = pandoc.Inlines({})
@@ -266,7 +509,11 @@ local ref_filter = {
         elseif c.mode ~= "SuppressAuthor" then
           text = ref.prefix .. NBSP .. ref.num
         end
-        out:insert(pandoc.Link(text, "#" .. c.id))
+        if IS_DOCX and (ref.bm_label or ref.bm) then
+          out:insert(docx_reference(ref, c.mode == "SuppressAuthor", text))
+        else
+          out:insert(pandoc.Link(text, "#" .. c.id))
+        end
       else
         if c.id:match("^%a+%-") then
           warn("unresolved cross-reference @" .. c.id)
@@ -612,6 +859,55 @@ local function format_matches(spec)
   return false
 end
 
+-- A table is too wide for a portrait page when the longest word of each column (the width
+-- below which a column would break words), plus cell padding, adds up to more than a 9 pt
+-- line across the portrait text width: such tables go on a landscape page.
+local PORTRAIT_CHARS = 95
+local function min_table_chars(t)
+  local n = #t.colspecs
+  local w = {}
+  for i = 1, n do
+    w[i] = 0
+  end
+  local function scan(rows)
+    for _, row in ipairs(rows) do
+      local col = 1
+      for _, c in ipairs(row.cells) do
+        if c.col_span == 1 and col <= n then
+          for word in stringify(c.contents):gmatch("%S+") do
+            w[col] = math.max(w[col], utf8.len(word) or #word)
+          end
+        end
+        col = col + c.col_span
+      end
+    end
+  end
+  scan(t.head.rows)
+  for _, body in ipairs(t.bodies) do
+    scan(body.head)
+    scan(body.body)
+  end
+  local total = 0
+  for i = 1, n do
+    total = total + w[i] + 2
+  end
+  return total
+end
+
+local function too_wide(blocks)
+  local wide = false
+  pandoc.Blocks(blocks):walk({
+    Table = function(t)
+      if min_table_chars(t) > PORTRAIT_CHARS then
+        wide = true
+      end
+    end,
+  })
+  return wide
+end
+
+local in_landscape = false
+
 local format_filter
 format_filter = {
   traverse = "topdown",
@@ -620,7 +916,10 @@ format_filter = {
       div.classes = div.classes:filter(function(c)
         return c ~= "landscape"
       end)
+      local was = in_landscape
+      in_landscape = true
       local inner = pandoc.Blocks({ div }):walk(format_filter)
+      in_landscape = was
       return landscape(inner) or inner, false
     end
     if has_class(div, "content-visible") or has_class(div, "content-hidden") then
@@ -646,7 +945,21 @@ format_filter = {
       return pandoc.RawBlock("html", '<div class="page-break"></div>'), false
     end
     if has_class(div, "tr-table-float") then
-      return table_float(div) or div, false
+      local float = table_float(div) or div
+      if not IS_HTML and not in_landscape and too_wide(float.content) then
+        return landscape(pandoc.Blocks({ float })) or float, false
+      end
+      return float, false
+    end
+    if has_class(div, "cell") and IS_HTML then
+      -- headings written by a cell (the data specification) belong to the document outline:
+      -- pandoc's table of contents skips headings nested in divs
+      for _, b in ipairs(div.content) do
+        if b.t == "Header" then
+          return pandoc.Blocks(div.content):walk(format_filter), false
+        end
+      end
+      return nil
     end
     if has_class(div, "cell") and not IS_HTML then
       div.content = convert_raw_html(div.content, false)
@@ -734,9 +1047,69 @@ local function is_strong(cell)
   return first ~= nil and (first.t == "Plain" or first.t == "Para") and #first.content == 1 and first.content[1].t == "Strong"
 end
 
+-- Characters of 9 pt table text across the portrait text width (about 6.3 in).
+local LINE_CHARS = 95
+-- Row labels get at least the width that holds their longest label on two lines (up to a
+-- third of the line), taken from the other columns in proportion.
+local function widen_label_column(t)
+  local n = #t.colspecs
+  if n < 3 then
+    return
+  end
+  local longest = 0
+  for _, body in ipairs(t.bodies) do
+    for _, row in ipairs(body.body) do
+      local c = row.cells[1]
+      if c and c.col_span == 1 then
+        local text = stringify(c.contents):gsub("^[%s" .. NBSP .. "]+", "")
+        longest = math.max(longest, text_len(text))
+      end
+    end
+  end
+  local want = math.min(math.ceil(longest / 2) + 3, LINE_CHARS // 3) / LINE_CHARS
+  local have = t.colspecs[1][2]
+  if have == nil or have <= 0 or have >= want then
+    return
+  end
+  local scale = (1 - want) / (1 - have)
+  t.colspecs[1] = { t.colspecs[1][1], want }
+  for i = 2, n do
+    t.colspecs[i] = { t.colspecs[i][1], t.colspecs[i][2] * scale }
+  end
+end
+
+-- Indentation made of leading no-break spaces (great_tables indents row labels that way)
+-- becomes a real left indent in typst, so that a wrapped label continues under its text.
+local function indent_labels(t)
+  if not IS_TYPST then
+    return
+  end
+  for _, body in ipairs(t.bodies) do
+    for _, row in ipairs(body.body) do
+      local c = row.cells[1]
+      local first = c and c.contents[1]
+      if first and (first.t == "Plain" or first.t == "Para") and first.content[1]
+          and first.content[1].t == "Str" then
+        local str = first.content[1].text
+        local lead = str:match("^[" .. NBSP .. "]+")
+        if lead then
+          local k = utf8.len(lead) or 1
+          first.content[1] = pandoc.Str(str:sub(#lead + 1))
+          local blocks = pandoc.Blocks({ raw_typst(string.format("#pad(left: %.2fem)[", k * 0.28)) })
+          blocks:extend(c.contents)
+          blocks:insert(raw_typst("]"))
+          c.contents = blocks
+        end
+      end
+    end
+  end
+end
+
 local finish_filter = {
   Table = function(t)
     set_widths(t)
+    widen_label_column(t)
+    indent_labels(t)
     for _, row in ipairs(t.head.rows) do
       for _, c in ipairs(row.cells) do
         if not is_strong(c) then
@@ -762,6 +1135,78 @@ local part_filter = {
 }
 
 ---------------------------------------------------------------------------------------------
+-- Typography for every format: one minus sign (U+2212) in numbers, and a label stays on the
+-- line of its number ("Table 14.2.1", "Section 2.1" never break between word and number).
+---------------------------------------------------------------------------------------------
+local MINUS = "\u{2212}"
+local NUMBER_WORDS = { Table = true, Figure = true, Listing = true, Section = true,
+  Appendix = true, Chapter = true, Tables = true, Figures = true, Listings = true }
+
+local function minus_text(s)
+  -- a hyphen-minus before a digit at the start of a word or after "(", "[", "=" or a space;
+  -- not inside words, codes or dates ("2012-03-05", "ALEVIATE-001", "18-60")
+  s = s:gsub("^%-(%d)", MINUS .. "%1")
+  s = s:gsub("([%s%(%[=])%-(%d)", "%1" .. MINUS .. "%2")
+  return s
+end
+
+-- the same inside the text of raw HTML outputs (great_tables), outside <style> and <script>
+local function minus_html(html)
+  local out, pos = {}, 1
+  while pos <= #html do
+    local s, e = html:find("<st" .. "yle.-</style>", pos)
+    local s2, e2 = html:find("<script.-</script>", pos)
+    if s2 and (not s or s2 < s) then
+      s, e = s2, e2
+    end
+    local chunk = s and html:sub(pos, s - 1) or html:sub(pos)
+    chunk = chunk:gsub(">([^<]+)", function(t)
+      return ">" .. minus_text(t)
+    end)
+    out[#out + 1] = chunk
+    if not s then
+      break
+    end
+    out[#out + 1] = html:sub(s, e)
+    pos = e + 1
+  end
+  return table.concat(out)
+end
+
+local typography_filter = {
+  Str = function(el)
+    local t = minus_text(el.text)
+    if t ~= el.text then
+      return pandoc.Str(t)
+    end
+  end,
+  Inlines = function(inlines)
+    local i = 1
+    while i <= #inlines - 2 do
+      local a, sp, b = inlines[i], inlines[i + 1], inlines[i + 2]
+      if a.t == "Str" and sp.t == "Space" and b.t == "Str" then
+        local word = a.text:match("(%a+)$")
+        if word and NUMBER_WORDS[word] and (b.text:match("^%d") or b.text:match("^%u[%.%d]")
+            or b.text:match("^%u$") or b.text:match("^%u[%),;:]")) then
+          inlines[i] = pandoc.Str(a.text .. NBSP .. b.text)
+          inlines:remove(i + 1)
+          inlines:remove(i + 1)
+          i = i - 1
+        end
+      end
+      i = i + 1
+    end
+    return inlines
+  end,
+  RawBlock = function(b)
+    if IS_HTML and b.format == "html" then
+      b.text = minus_html(b.text)
+      return b
+    end
+  end,
+}
+
+---------------------------------------------------------------------------------------------
 function Pandoc(doc)
   local depth = doc.meta["tr-number-depth"]
   if depth then
@@ -776,12 +1221,34 @@ function Pandoc(doc)
     end
     doc.meta.date = pandoc.MetaInlines(line)
   end
+  doc = doc:walk(safety_filter)
+  doc = doc:walk(html_output_filter)
+  doc = doc:walk(typography_filter)
   doc = doc:walk(number_filter)
   doc = doc:walk(ref_filter)
   doc = doc:walk(format_filter)
   if not IS_HTML then
+    -- tables read from HTML outputs are pandoc text only now: same typography for them
+    doc = doc:walk(typography_filter)
     doc = doc:walk(finish_filter)
     doc = doc:walk(part_filter)
+  end
+  if IS_TYPST then
+    -- PDF document properties are typst strings, not markup: pass them as string literals
+    local block = doc.meta.trialreport
+    local function typst_string(text)
+      return '"' .. text:gsub("[%c]", " "):gsub("\\", "\\\\"):gsub('"', '\\"') .. '"'
+    end
+    local sponsor = block and block.sponsor and stringify(block.sponsor) or ""
+    local keywords = {}
+    for _, key in ipairs({ "study", "registration" }) do
+      if block and block[key] then
+        keywords[#keywords + 1] = typst_string(stringify(block[key]))
+      end
+    end
+    doc.meta["tr-pdf-author"] = pandoc.MetaInlines({ pandoc.RawInline("typst", typst_string(sponsor)) })
+    doc.meta["tr-pdf-keywords"] = pandoc.MetaInlines({ pandoc.RawInline("typst", "(" .. table.concat(keywords, ", ") .. (#keywords == 1 and "," or "") .. ")") })
+    doc.meta["tr-pdf-title"] = pandoc.MetaInlines({ pandoc.RawInline("typst", typst_string(stringify(doc.meta.title or ""))) })
   end
   return doc
 end
