@@ -8,7 +8,6 @@ escaped (:func:`esc`) before it becomes Markdown.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,16 +34,14 @@ NOT_STATED = "Not stated in the sources"
 #: First and last dates of the study, from the first ADSL variable of each list present.
 FIRST_DATE_VARIABLES = ("RANDDT", "RFICDT", "ENRLDT", "TRTSDT")
 LAST_DATE_VARIABLES = ("EOSDT", "RFPENDT", "LSTALVDT", "TRTEDT")
-#: Characters that can start Markdown markup anywhere in a line (emphasis, code, links, images,
-#: raw HTML and entities, math, citations, sub/superscript, strike-out, spans, pipes).
-_MARKDOWN_PUNCT = re.compile(r"([\\`*_{}\[\]#|<>$@~^&!])")
 
 
 def esc(text: Any) -> str:
-    """Text from an input file as literal Markdown: every Markdown-significant punctuation mark
-    backslash-escaped (so no link, emphasis, math, raw HTML, shortcode or citation can come from
-    data), line breaks as spaces."""
-    return _MARKDOWN_PUNCT.sub(r"\\\1", " ".join(str(text).split()))
+    """Text from an input file as literal Markdown (never markup): see
+    :func:`trialreport.render.escape.markdown_text`."""
+    from trialreport.render.escape import markdown_text
+
+    return markdown_text(text)
 
 
 def group_digits(digest: str, size: int = 8) -> str:
