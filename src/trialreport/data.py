@@ -69,6 +69,8 @@ def load_trial(data_dir: Path, spec_dir: Path, study: Study | Path) -> TrialData
         name = by_stem.get(stem, stem.upper())
         if name in report.datasets:
             roles[role] = name
+        else:  # a role mapped (``datasets:``) to a file the folder lacks is missing, not guessed
+            roles.pop(role, None)
     frames = {role: report.datasets[name] for role, name in roles.items()}
     files = {role: report.files[name] for role, name in roles.items() if name in report.files}
     codelists = {}

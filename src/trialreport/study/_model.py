@@ -413,20 +413,28 @@ class TimeToEvent(Strict):
 
 
 class EventFlag(Strict):
-    """Records whose ``variable`` holds one of ``values``."""
+    """Records whose ``variable`` holds ``value`` (or one of ``values``)."""
 
     variable: VarName
-    values: list[str] = Field(min_length=1)
+    value: str | None = None
+    values: list[str] = []
 
     @model_validator(mode="before")
     @classmethod
     def _value_shorthand(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "value" in data and "values" not in data:
-            data = {**data, "values": [data["value"]]}
-            del data["value"]
+        if isinstance(data, dict) and data.get("value") is not None:
+            if data.get("values"):
+                raise ValueError("give 'value' or 'values', not both")
+            data = {**data, "values": [data["value"]], "value": None}
         if isinstance(data, dict) and isinstance(data.get("values"), list):
             data = {**data, "values": [str(v) for v in data["values"]]}
         return data
+
+    @model_validator(mode="after")
+    def _some_value(self) -> EventFlag:
+        if not self.values:
+            raise ValueError("give the coded 'value' (or 'values') that marks the records")
+        return self
 
 
 class Severity(Strict):
