@@ -119,7 +119,11 @@ def _adsl(rng: np.random.Generator, n: int, arms: int) -> SasDataset:
     height = np.round(rng.normal(170, 9, n), 1)
     weight = np.round(rng.normal(78, 14, n), 1)
     not_done = rng.random(n) < 0.03  # .A: height not measured
-    not_applicable = ~not_done & (rng.random(n) < 0.02)  # .B: weight not applicable
+    not_applicable = rng.random(n) < 0.02  # .B: weight not applicable
+    if n >= 2:  # at least one of each, whatever the size
+        first, second = rng.choice(n, 2, replace=False)
+        not_done[first], not_applicable[second] = True, True
+    not_applicable &= ~not_done
     height[not_done] = np.nan
     weight[not_applicable] = np.nan
     bmi = np.round(weight / (height / 100) ** 2, 1)
@@ -232,14 +236,21 @@ def _adeff(rng: np.random.Generator, adsl: pd.DataFrame) -> SasDataset:
     n = len(eff)
     effect = eff["TRT01PN"].to_numpy() / 25.0  # larger doses lower the score more
     base = np.round(rng.uniform(12, 40, n), 1)
-    base[rng.random(n) < 0.03] = 0.0  # a few subjects free of symptoms at baseline: exact 0
+    # exact zeros: a few subjects free of symptoms at baseline, a few unchanged at week 8
+    free = rng.random(n) < 0.03
+    unchanged = rng.random(n) < 0.05
+    if n:
+        free[rng.integers(n)] = True
+        unchanged[rng.integers(n)] = True
+    base[free] = 0.0
     rows = []
     for week, visit in VISITS:
         attended = np.ones(n, bool) if week == 0 else rng.random(n) > 0.08
         value = base if week == 0 else np.round(np.clip(
             base - effect * week * 0.35 - rng.normal(0, 3, n), 0, 60), 1)
         if week == 8:
-            value = np.where(rng.random(n) < 0.05, base, value)  # unchanged: change is 0
+            value = np.where(unchanged, base, value)  # change from baseline is 0
+            attended |= unchanged
         for i in np.flatnonzero(attended):
             adt = eff["TRTSDT"].iloc[i] + np.timedelta64(week * 7, "D")
             rows.append({

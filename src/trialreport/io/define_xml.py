@@ -171,7 +171,7 @@ class _Doc:
             self.root = parser.close()
         except ParseError as exc:
             line, column = exc.position
-            raise DefineXmlError(str(path), f"not well-formed XML ({exc.msg.split(':')[0]}, "
+            raise DefineXmlError(str(path), f"not well-formed XML ({str(exc).split(':')[0]}, "
                                  f"column {column + 1})", line) from None
         except DefusedXmlException as exc:
             raise DefineXmlError(str(path), f"refused for safety: {type(exc).__name__} (a "

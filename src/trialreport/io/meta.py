@@ -9,12 +9,14 @@ for every format (:func:`number_text`).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 # Integral floats below 2**53 are written as integers ("0", "12", "-3"); all are exact there.
 EXACT_INTEGER_LIMIT = 2.0**53
+_ZERO_FRACTION = re.compile(r"(\.\d*?)0+(?=$|[Z+\-])")
 
 
 @dataclass(frozen=True)
@@ -86,3 +88,9 @@ def numbers_as_text(values: np.ndarray) -> list[str | None]:
     for i in np.flatnonzero(~integral & ~np.isnan(values)):
         out[i] = repr(float(values[i]))
     return out
+
+
+def trim_fraction(text: str) -> str:
+    """ISO time text without trailing zeros in the seconds' fraction, the same for every
+    format: ``01:02:03.250000`` -> ``01:02:03.25``, ``01:02:03.000`` -> ``01:02:03``."""
+    return _ZERO_FRACTION.sub(lambda m: m.group(1).rstrip("."), text, count=1)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from trialreport.io.meta import TableMeta, VariableMeta, numbers_as_text
+from trialreport.io.meta import TableMeta, VariableMeta, numbers_as_text, trim_fraction
 from trialreport.io.readers import DataReadError
 
 __all__ = ["read_parquet"]
@@ -55,10 +55,11 @@ def _column_text(column, name: str, path: Path  # column: a pyarrow ChunkedArray
     if pa.types.is_date(kind_of):
         return [None if v is None else v.isoformat() for v in values], "numeric", "date"
     if pa.types.is_timestamp(kind_of):
-        return [None if v is None else v.isoformat() for v in values], "numeric", \
-            "datetime"
+        return [None if v is None else trim_fraction(v.isoformat()) for v in values], \
+            "numeric", "datetime"
     if pa.types.is_time(kind_of):
-        return [None if v is None else v.isoformat() for v in values], "numeric", "time"
+        return [None if v is None else trim_fraction(v.isoformat()) for v in values], \
+            "numeric", "time"
     raise DataReadError(str(path), f"Parquet type {kind_of} is not a table value (expected "
                         "text, a number, a date or a time)", column=name)
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
-from trialreport.io.meta import TableMeta, VariableMeta, numbers_as_text
+from trialreport.io.meta import TableMeta, VariableMeta, numbers_as_text, trim_fraction
 from trialreport.io.readers import DataReadError
 
 __all__ = ["DATE_FORMATS", "DATETIME_FORMATS", "TIME_FORMATS", "format_kind", "read_xpt"]
@@ -63,14 +63,17 @@ _US_PER_DAY = 86_400_000_000
 ENCODING_VARIABLE = "TRIALREPORT_XPT_ENCODING"
 
 
+def _format_name(sas_format: str | None) -> str:
+    """``DATE9.`` -> ``DATE``; ``E8601DT19.3`` -> ``E8601DT``; ``8.2`` -> ``""``."""
+    match = _FORMAT.match((sas_format or "").strip().upper())
+    return (match.group(1) or "") if match else ""
+
+
 def format_kind(sas_format: str | None) -> str | None:
     """``"date"``, ``"datetime"`` or ``"time"`` for a SAS format such as ``"DATE9."``,
     ``"E8601DT19."`` or ``"TIME8."`` (``DTDATE9.`` shows a datetime as a date: ``"date"``);
     ``None`` for any other format."""
-    if not sas_format:
-        return None
-    match = _FORMAT.match(sas_format.strip().upper())
-    name = (match.group(1) or "") if match else ""
+    name = _format_name(sas_format)
     if name in DATE_FORMATS or name in DATETIME_DATE_FORMATS:
         return "date"
     if name in DATETIME_FORMATS:
@@ -191,7 +194,7 @@ def _days_to_iso(days: np.ndarray, path: Path, column: str, rows: np.ndarray) ->
     bad = (whole < _FIRST_DAY) | (whole > _LAST_DAY)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataReadError(str(path), f"day count {days[i]!r} is not a date in the years "
+        raise DataReadError(str(path), f"day count {float(days[i])!r} is not a date in the years "
                             "1-9999", row=int(rows[i]) + 1, column=column)
     return list(np.datetime_as_string(_SAS_EPOCH_DAY + whole.astype("timedelta64[D]"),
                                       unit="D"))
@@ -204,12 +207,11 @@ def _seconds_to_iso(seconds: np.ndarray, path: Path, column: str, rows: np.ndarr
         _US_PER_DAY))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataReadError(str(path), f"{seconds[i]!r} seconds is not a datetime in the "
+        raise DataReadError(str(path), f"{float(seconds[i])!r} seconds is not a datetime in the "
                             "years 1-9999", row=int(rows[i]) + 1, column=column)
     stamps = _SAS_EPOCH_DAY.astype("datetime64[us]") + micro.astype("int64").astype(
         "timedelta64[us]")
-    return [re.sub(r"\.?0+$", "", text)
-            for text in np.datetime_as_string(stamps, unit="us")]
+    return [trim_fraction(str(text)) for text in np.datetime_as_string(stamps, unit="us")]
 
 
 def _clock(seconds: float) -> str:
@@ -223,7 +225,7 @@ def _clock(seconds: float) -> str:
     return text + (f".{fraction:06d}".rstrip("0") if fraction else "")
 
 
-def _numeric_column(values: pd.Series, kind: str | None, path: Path, column: str
+def _numeric_column(values: pd.Series, sas_format: str | None, path: Path, column: str
                     ) -> tuple[list[str | None], dict[int, str]]:
     """Text for one numeric column and the special missing codes by row (record 1 = row 1)."""
     special: dict[int, str] = {}
@@ -239,9 +241,12 @@ def _numeric_column(values: pd.Series, kind: str | None, path: Path, column: str
         numbers = raw.astype("float64")
     present = np.flatnonzero(~np.isnan(numbers))
     out: list[str | None] = [None] * len(numbers)
+    kind = format_kind(sas_format)
     if kind is None:
         return numbers_as_text(numbers), special
-    if kind == "date":
+    if kind == "date" and _format_name(sas_format) in DATETIME_DATE_FORMATS:
+        texts = [t[:10] for t in _seconds_to_iso(numbers[present], path, column, present)]
+    elif kind == "date":
         texts = _days_to_iso(numbers[present], path, column, present)
     elif kind == "datetime":
         texts = _seconds_to_iso(numbers[present], path, column, present)
@@ -286,7 +291,7 @@ def read_xpt(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, Tab
         kind = format_kind(sas_format) if numeric else None
         special: dict[int, str] = {}
         if numeric:
-            columns[name], special = _numeric_column(frame[name], kind, path, name)
+            columns[name], special = _numeric_column(frame[name], sas_format, path, name)
         else:
             columns[name] = _character_column(frame[name])
         variables.append(VariableMeta(
