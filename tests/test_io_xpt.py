@@ -203,3 +203,11 @@ def test_damaged_file_is_a_violation_not_a_traceback(tmp_path, capsys) -> None:
     code = main(["validate", "--data", str(data), "--spec", str(tmp_path / "spec")])
     out = capsys.readouterr().out
     assert code == 1 and "adae.xpt" in out and "cut short" in out
+
+
+def test_upper_case_file_names_are_found(tmp_path, sample) -> None:
+    from trialreport.io.readers import find_data_file
+
+    (tmp_path / "ADSL.XPT").write_bytes(sample)
+    assert find_data_file(tmp_path, "adsl") == tmp_path / "ADSL.XPT"
+    assert find_data_file(tmp_path, "adae") is None

@@ -75,18 +75,19 @@ def number_text(value: float) -> str:
     return repr(float(value))
 
 
-def numbers_as_text(values: np.ndarray) -> list[str | None]:
-    """:func:`number_text` for a float array, ``None`` for NaN (vectorised for integers)."""
+def numbers_as_text(values: np.ndarray) -> np.ndarray:
+    """:func:`number_text` for a float array as an object array, ``None`` for NaN (whole
+    numbers cast at once, the others through ``repr``)."""
     values = np.asarray(values, dtype="float64")
-    out: list[str | None] = [None] * len(values)
+    out = np.full(len(values), None, dtype=object)
     finite = np.isfinite(values)
-    integral = finite & (np.floor(np.where(finite, values, 0)) == values) & (
-        np.abs(np.where(finite, values, 0)) < EXACT_INTEGER_LIMIT)
-    idx = np.flatnonzero(integral)
-    for i, text in zip(idx, values[idx].astype("int64").astype(str), strict=True):
-        out[i] = str(text)
-    for i in np.flatnonzero(~integral & ~np.isnan(values)):
-        out[i] = repr(float(values[i]))
+    safe = np.where(finite, values, 0.0)
+    integral = finite & (np.floor(safe) == safe) & (np.abs(safe) < EXACT_INTEGER_LIMIT)
+    if integral.any():
+        out[integral] = list(map(str, values[integral].astype("int64").tolist()))
+    other = ~integral & ~np.isnan(values)
+    if other.any():
+        out[other] = list(map(repr, values[other].tolist()))
     return out
 
 

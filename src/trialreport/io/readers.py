@@ -51,11 +51,13 @@ def max_bytes() -> int:
 
 def find_data_file(folder: Path, stem: str) -> Path | None:
     """The CSV, SAS transport or Parquet file for dataset ``stem`` in ``folder`` (in that
-    order of preference)."""
+    order of preference; the stem as given, in upper or lower case, the suffix in either)."""
     for suffix in SUFFIXES:
-        for candidate in (folder / f"{stem}{suffix}", folder / f"{stem.upper()}{suffix}"):
-            if candidate.is_file():
-                return candidate
+        for name in dict.fromkeys((stem, stem.upper(), stem.lower())):
+            for ending in (suffix, suffix.upper()):
+                candidate = folder / f"{name}{ending}"
+                if candidate.is_file():
+                    return candidate
     return None
 
 

@@ -226,7 +226,7 @@ def _clock(seconds: float) -> str:
 
 
 def _numeric_column(values: pd.Series, sas_format: str | None, path: Path, column: str
-                    ) -> tuple[list[str | None], dict[int, str]]:
+                    ) -> tuple[np.ndarray, dict[int, str]]:
     """Text for one numeric column and the special missing codes by row (record 1 = row 1)."""
     special: dict[int, str] = {}
     raw = values.to_numpy(dtype=object) if values.dtype == object else values.to_numpy()
@@ -240,10 +240,10 @@ def _numeric_column(values: pd.Series, sas_format: str | None, path: Path, colum
     else:
         numbers = raw.astype("float64")
     present = np.flatnonzero(~np.isnan(numbers))
-    out: list[str | None] = [None] * len(numbers)
     kind = format_kind(sas_format)
     if kind is None:
         return numbers_as_text(numbers), special
+    out = np.full(len(numbers), None, dtype=object)
     if kind == "date" and _format_name(sas_format) in DATETIME_DATE_FORMATS:
         texts = [t[:10] for t in _seconds_to_iso(numbers[present], path, column, present)]
     elif kind == "date":
@@ -252,18 +252,17 @@ def _numeric_column(values: pd.Series, sas_format: str | None, path: Path, colum
         texts = _seconds_to_iso(numbers[present], path, column, present)
     else:
         texts = [_clock(float(v)) for v in numbers[present]]
-    for i, text in zip(present, texts, strict=True):
-        out[i] = str(text)
+    if len(present):
+        out[present] = [str(text) for text in texts]
     return out, special
 
 
-def _character_column(values: pd.Series) -> list[str | None]:
-    """SAS pads text with blanks: trailing blanks are dropped and blank text is missing."""
-    out: list[str | None] = []
-    for value in values.to_numpy(dtype=object):
-        text = None if value is None else str(value).rstrip(" ")
-        out.append(text or None)
-    return out
+def _character_column(values: pd.Series) -> np.ndarray:
+    """Blank text is missing. (ReadStat already drops SAS's trailing blanks; a test holds it
+    to that.)"""
+    text = values.to_numpy(dtype=object).copy()
+    text[(text == "") | pd.isna(text)] = None
+    return text
 
 
 def read_xpt(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, TableMeta]:
@@ -283,7 +282,7 @@ def read_xpt(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, Tab
     frame, meta = _read_raw(path, encoding)
     widths = meta.variable_storage_width
     _check_complete(path, layout, len(frame), sum(int(widths[c]) for c in frame.columns))
-    columns: dict[str, list[str | None]] = {}
+    columns: dict[str, np.ndarray] = {}
     variables = []
     for name in frame.columns:
         sas_format = _format_text(meta.original_variable_types.get(name))

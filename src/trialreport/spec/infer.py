@@ -339,8 +339,9 @@ def write_specifications(adam_dir: Path, out_dir: Path, define_path: Path | None
     """Write ``<dataset>.yml`` for every data file in ``adam_dir`` and ``rules.yml`` into
     ``out_dir``; returns the written paths (rules.yml last).
 
-    ``define_path`` defaults to ``adam_dir/define.xml`` when that file exists. Nothing is
-    written when any file cannot be read (:class:`~trialreport.io.readers.DataReadError`,
+    ``define_path`` defaults to ``adam_dir/define.xml`` when that file exists. Specifications
+    of datasets no longer in ``adam_dir`` are not removed. Nothing is written when any file
+    cannot be read (:class:`~trialreport.io.readers.DataReadError`,
     :class:`~trialreport.io.define_xml.DefineXmlError`) or when a target exists and
     ``overwrite`` is false (:class:`FileExistsError`).
     """
