@@ -91,8 +91,9 @@ def _data_type(values: pd.Series, var: VariableMeta) -> tuple[str, str | None]:
         present = _present(values)
         if present.empty:
             return "number", "type: no value present, numeric storage"
-        whole = present.str.match(INTEGER_TEXT).all()
-        return ("integer" if whole else "number"), None
+        if present.str.match(INTEGER_TEXT).all():
+            return "integer", "integer: every value is whole"
+        return "number", None
     return _text_type(values), None  # no storage type (CSV): the header says so
 
 
@@ -269,6 +270,10 @@ def _infer(frame: pd.DataFrame, meta: TableMeta, define: Define | None, name: st
     elif define is not None:
         header.append(f"{Path(define.file).name} does not describe this dataset: "
                       "everything below is inferred from the data.")
+    if len(defined) < len(frame.columns):
+        header.append("Inferred from the data: required where no value is missing; a codelist "
+                      f"where text takes at most {MAX_CODES} values; comments mark each "
+                      "inferred choice.")
     if meta.file_format == "csv" and not defined:
         header.append("A CSV file has no labels or storage types: labels are the variable "
                       "names and types come from the values.")
