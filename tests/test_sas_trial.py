@@ -47,6 +47,12 @@ def test_records_are_consistent() -> None:
     assert not adae.duplicated(["USUBJID", "AESEQ"]).any()
     assert ((adtte["CNSR"] == 0) == (adtte["EVNTDESC"] != "END OF FOLLOW-UP")).all()
     assert ((adtte["ADT"] - adtte["STARTDT"]).dt.days + 1 == adtte["AVAL"]).all()
+    adeff = trial["ADEFF"].frame
+    score = adeff[adeff["PARAMCD"] == "SYMSCORE"].set_index(["USUBJID", "AVISITN"])
+    resp = adeff[adeff["PARAMCD"] == "RESP"].set_index(["USUBJID", "AVISITN"])
+    assert len(resp) and set(resp.index) <= set(score.index)
+    halved = score.loc[resp.index, "AVAL"] * 2 <= score.loc[resp.index, "BASE"]
+    assert ((resp["AVALC"] == "Y") == halved).all() and set(resp["AVAL"]) <= {0.0, 1.0}
     missing = trial["ADSL"].special_missing
     assert set(missing["BMIBL"].values()) == {"A", "B"}
     assert all(np.isnan(adsl.at[row - 1, col]) for col, rows in missing.items() for row in rows)

@@ -1,9 +1,12 @@
 """A seeded synthetic ADaM trial shipped the way sponsors ship one: SAS transport v5 + define.xml.
 
 :func:`write_sas_trial` writes ``adsl.xpt``, ``adae.xpt`` and, on request, ``adeff.xpt`` (a
-BDS efficacy dataset) and ``adtte.xpt`` (time to event), each a SAS transport version 5 file
-with dataset and variable labels and SAS formats (DATE9. dates), plus a Define-XML 2.0
-``define.xml`` with key sequences and codelists (:mod:`trialreport.demodata.sas_define`).
+BDS efficacy dataset: a symptom score SYMSCORE at baseline and weeks 4, 8, 12 with change from
+baseline, and a responder parameter RESP with AVALC Y/N) and ``adtte.xpt`` (time to
+progression TTPROG and to death TTDEATH from the first dose, CNSR 0 = event), each a SAS
+transport version 5 file with dataset and variable labels and SAS formats (DATE9. dates),
+plus a Define-XML 2.0 ``define.xml`` with key sequences and codelists
+(:mod:`trialreport.demodata.sas_define`).
 The data are invented for tests (not a real study, not the CDISC pilot data) and hold what
 real submissions hold and naive readers get wrong: exact zeros (placebo dose 0, event
 indicator 0), SAS special missing values (.A not done, .B not applicable) in numeric columns,
@@ -40,6 +43,8 @@ OUTCOMES = ("RECOVERED/RESOLVED", "RECOVERING/RESOLVING", "NOT RECOVERED/NOT RES
 ACTIONS = ("DOSE NOT CHANGED", "DRUG INTERRUPTED", "DRUG WITHDRAWN", "NOT APPLICABLE")
 SEVERITIES = ("MILD", "MODERATE", "SEVERE")
 VISITS = ((0, "Baseline"), (4, "Week 4"), (8, "Week 8"), (12, "Week 12"))
+SCORE_PARAM = "Total Symptom Score"
+RESPONSE_PARAM = "Symptom Score Responder (Score at Most 50% of Baseline)"
 # (PARAMCD, PARAM, event description, hazard per day on placebo)
 TTE_PARAMS = (("TTPROG", "Time to Disease Progression (days)", "DISEASE PROGRESSION", 0.0015),
               ("TTDEATH", "Time to Death (days)", "DEATH", 0.0004))
@@ -252,15 +257,20 @@ def _adeff(rng: np.random.Generator, adsl: pd.DataFrame) -> SasDataset:
             value = np.where(unchanged, base, value)  # change from baseline is 0
             attended |= unchanged
         for i in np.flatnonzero(attended):
-            adt = eff["TRTSDT"].iloc[i] + np.timedelta64(week * 7, "D")
-            rows.append({
-                "STUDYID": STUDYID, "USUBJID": eff["USUBJID"].iloc[i],
-                "TRTP": eff["TRT01P"].iloc[i], "TRTPN": eff["TRT01PN"].iloc[i],
-                "PARAMCD": "SYMSCORE", "PARAM": "Total Symptom Score",
-                "AVISIT": visit, "AVISITN": float(week), "ADT": adt,
-                "ADY": float(week * 7 + 1), "AVAL": float(value[i]), "BASE": float(base[i]),
-                "CHG": np.nan if week == 0 else round(float(value[i] - base[i]), 1),
-                "ABLFL": "Y" if week == 0 else None})
+            common = {"STUDYID": STUDYID, "USUBJID": eff["USUBJID"].iloc[i],
+                      "TRTP": eff["TRT01P"].iloc[i], "TRTPN": eff["TRT01PN"].iloc[i],
+                      "AVISIT": visit, "AVISITN": float(week),
+                      "ADT": eff["TRTSDT"].iloc[i] + np.timedelta64(week * 7, "D"),
+                      "ADY": float(week * 7 + 1)}
+            rows.append({**common, "PARAMCD": "SYMSCORE", "PARAM": SCORE_PARAM,
+                         "AVAL": float(value[i]), "AVALC": None, "BASE": float(base[i]),
+                         "CHG": np.nan if week == 0 else round(float(value[i] - base[i]), 1),
+                         "ABLFL": "Y" if week == 0 else None})
+            if week:  # responder: the score at most half its baseline (1 = Y, 0 = N)
+                responder = bool(value[i] * 2 <= base[i])
+                rows.append({**common, "PARAMCD": "RESP", "PARAM": RESPONSE_PARAM,
+                             "AVAL": float(responder), "AVALC": "Y" if responder else "N",
+                             "BASE": np.nan, "CHG": np.nan, "ABLFL": None})
     frame = pd.DataFrame(rows)
     frame["ADT"] = frame["ADT"].to_numpy().astype("datetime64[D]")
     variables = [
@@ -275,6 +285,7 @@ def _adeff(rng: np.random.Generator, adsl: pd.DataFrame) -> SasDataset:
         SasVariable("ADT", "Analysis Date", "date"),
         SasVariable("ADY", "Analysis Relative Day", "integer"),
         SasVariable("AVAL", "Analysis Value", "float"),
+        SasVariable("AVALC", "Analysis Value (C)", "text", "CL.NY"),
         SasVariable("BASE", "Baseline Value", "float"),
         SasVariable("CHG", "Change from Baseline", "float"),
         SasVariable("ABLFL", "Baseline Record Flag", "text", "CL.Y"),
