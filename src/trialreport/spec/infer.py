@@ -214,7 +214,8 @@ def _variable(name: str, values: pd.Series, var: VariableMeta,
     if defined is not None and define is not None:
         ref, item = defined
         vtype = _define_type(item)
-        if vtype != data_type and not (vtype == "number" and data_type == "integer"):
+        if vtype != data_type and values.notna().any() and not (
+                vtype == "number" and data_type == "integer"):
             notes.append(f"define.xml says {item.data_type}; the data look {data_type}")
         entry["label"] = item.label or var.label or name
         entry["type"] = vtype
