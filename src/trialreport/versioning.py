@@ -30,7 +30,7 @@ TIMESTAMP_KEY = "rendered_at"
 STAMP_FILE = "VERSION_STAMP.json"
 STAMP_ENV = "TRIALREPORT_VERSION_STAMP"  # path of the stamp of the render in progress
 NOT_A_CHECKOUT = "not a git checkout"
-DATA_SUFFIXES = (".csv", ".xpt")
+DATA_SUFFIXES = (".csv", ".xpt", ".parquet")
 SPEC_SUFFIXES = (".yml", ".yaml")
 # label -> distribution name (importlib.metadata)
 PACKAGES: dict[str, str] = {
@@ -150,7 +150,7 @@ def _checksums(folder: Path, suffixes: Iterable[str]) -> dict[str, str]:
 
 
 def data_checksums(data_dir: Path) -> dict[str, str]:
-    """SHA-256 of every data file (``*.csv``, ``*.xpt``) in ``data_dir``, by file name."""
+    """SHA-256 of every data file (``*.csv``, ``*.xpt``, ``*.parquet``) in ``data_dir``, by name."""
     return _checksums(data_dir, DATA_SUFFIXES)
 
 

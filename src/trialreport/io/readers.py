@@ -2,7 +2,7 @@
 
 Every value is read as text (missing values as ``None``) so that the validator, not the reader,
 decides what a value means; rows are numbered as a person sees them in the file (line 1 is the
-CSV header, so the first record is row 2; SAS transport records count from 1).
+CSV header, so the first record is row 2; SAS transport and Parquet records count from 1).
 """
 
 from __future__ import annotations
@@ -15,9 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from trialreport.io.meta import TableMeta, VariableMeta
+
 # Files above 512 MiB are refused (override with TRIALREPORT_MAX_FILE_MB).
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
-SUFFIXES = (".csv", ".xpt")
+SUFFIXES = (".csv", ".xpt", ".parquet")
+# Formats whose first record is row 1 (a CSV header is row 1, so its first record is row 2).
+RECORD_ONE_IS_ROW_ONE = (".xpt", ".parquet")
 BOM = b"\xef\xbb\xbf"
 
 
@@ -46,11 +50,14 @@ def max_bytes() -> int:
 
 
 def find_data_file(folder: Path, stem: str) -> Path | None:
-    """The CSV or SAS transport file for dataset ``stem`` in ``folder`` (CSV preferred)."""
+    """The CSV, SAS transport or Parquet file for dataset ``stem`` in ``folder`` (in that
+    order of preference; the stem as given, in upper or lower case, the suffix in either)."""
     for suffix in SUFFIXES:
-        for candidate in (folder / f"{stem}{suffix}", folder / f"{stem.upper()}{suffix}"):
-            if candidate.is_file():
-                return candidate
+        for name in dict.fromkeys((stem, stem.upper(), stem.lower())):
+            for ending in (suffix, suffix.upper()):
+                candidate = folder / f"{name}{ending}"
+                if candidate.is_file():
+                    return candidate
     return None
 
 
@@ -98,31 +105,17 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
-def _read_xpt(path: Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_sas(path, format="xport", encoding="utf-8")
-    except Exception as exc:  # pandas raises several types for a damaged transport file
-        raise DataReadError(str(path), f"not a readable SAS transport (XPORT) file: {exc}") \
-            from None
-
-    def as_text(value: object) -> str | None:
-        if value is None or (isinstance(value, float) and pd.isna(value)):
-            return None
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        if isinstance(value, pd.Timestamp):
-            return value.date().isoformat()
-        text = str(value)
-        return text if text.strip() else None
-
-    return frame.map(as_text).astype(object)
-
-
 def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV (UTF-8, byte-order mark accepted) or SAS transport file as text.
+    """Read a CSV (UTF-8, byte-order mark accepted), SAS transport or Parquet file as text.
 
     Raises :class:`DataReadError` for a missing, oversized, empty, non-UTF-8 or malformed file.
     """
+    return read_table_with_meta(path)[0]
+
+
+def read_table_with_meta(path: Path) -> tuple[pd.DataFrame, TableMeta]:
+    """:func:`read_table` plus what the file says about its columns (:class:`TableMeta`:
+    labels, SAS formats, lengths, storage types, special missing codes; names only for CSV)."""
     path = Path(path)
     if not path.is_file():
         raise DataReadError(str(path), "file not found")
@@ -131,11 +124,20 @@ def read_table(path: Path) -> pd.DataFrame:
     if size > limit:
         raise DataReadError(str(path), f"file is {size / 2**20:.1f} MiB, above the limit of "
                             f"{limit / 2**20:.1f} MiB (set TRIALREPORT_MAX_FILE_MB to raise it)")
-    if path.suffix.lower() == ".xpt":
-        return _read_xpt(path)
-    return _read_csv(path)
+    suffix = path.suffix.lower()
+    if suffix == ".xpt":
+        from trialreport.io.xpt import read_xpt
+
+        return read_xpt(path)
+    if suffix == ".parquet":
+        from trialreport.io.parquet import read_parquet
+
+        return read_parquet(path)
+    frame = _read_csv(path)
+    return frame, TableMeta(file=str(path), file_format="csv",
+                            variables=tuple(VariableMeta(name=str(c)) for c in frame.columns))
 
 
 def row_number(path: Path, index: int) -> int:
     """The row a person sees for DataFrame index ``index`` (CSV: header is row 1)."""
-    return index + (1 if Path(path).suffix.lower() == ".xpt" else 2)
+    return index + (1 if Path(path).suffix.lower() in RECORD_ONE_IS_ROW_ONE else 2)
