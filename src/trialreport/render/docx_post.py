@@ -207,6 +207,7 @@ def postprocess_docx(path: Path, running_header: str, toc_depth: int = 2,
     notice = report_fields(metadata)["notice"]
     _set_running_header(doc, running_header + (f" \u2014 {notice}" if notice else ""))
     headings = number_headings(doc)
+    _move_toc_to_marker(doc)
     _page_breaks_around_toc(doc)
     _inherit_headers(doc)
     for tbl in doc.element.body.iter(qn("w:tbl")):
@@ -232,6 +233,26 @@ def _page_break_before(para) -> None:
     ppr = para.get_or_add_pPr()
     if ppr.find(qn("w:pageBreakBefore")) is None:
         ppr._insert_pageBreakBefore(el("w:pageBreakBefore"))
+
+
+TOC_MARKER = "TRIALREPORT-TOC-HERE"
+
+
+def _move_toc_to_marker(doc) -> None:
+    """Move the table of contents to where the book asks for it (a ``.trialreport-toc`` div,
+    which the Lua filter turns into a marker paragraph): after the title page and synopsis, as
+    ICH E3 orders them. Without a marker the contents stay at the start."""
+    body = doc.element.body
+    marker = next((p for p in body.iter(qn("w:p"))
+                   if "".join(t.text or "" for t in p.iter(qn("w:t"))) == TOC_MARKER), None)
+    if marker is None:
+        return
+    toc = next((sdt for sdt in body.iter(qn("w:sdt"))
+                if any(g.get(qn("w:val")) == "Table of Contents"
+                       for g in sdt.iter(qn("w:docPartGallery")))), None)
+    if toc is not None:
+        marker.addprevious(toc)  # lxml moves the element
+    marker.getparent().remove(marker)
 
 
 def _page_breaks_around_toc(doc) -> None:

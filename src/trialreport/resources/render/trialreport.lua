@@ -907,6 +907,10 @@ local function too_wide(blocks)
 end
 
 local in_landscape = false
+--- Text of the paragraph the Word post-processor replaces with the table of contents.
+TOC_MARKER = "TRIALREPORT-TOC-HERE"
+TOC_PLACED = false
+TOC_DEPTH = "2"
 
 local format_filter
 format_filter = {
@@ -935,6 +939,18 @@ format_filter = {
         return {}, false
       end
       return pandoc.Blocks(div.content):walk(format_filter), false
+    end
+    if has_class(div, "trialreport-toc") then
+      -- the table of contents goes here (after the title page and synopsis, ICH E3) instead
+      -- of at the start; HTML keeps its side-bar contents
+      TOC_PLACED = true
+      if IS_DOCX then
+        return pandoc.RawBlock("openxml", '<w:p><w:r><w:t>' .. TOC_MARKER .. '</w:t></w:r></w:p>'), false
+      elseif IS_TYPST then
+        return raw_typst("#pagebreak(weak: true)\n#outline(title: [Table of Contents], depth: "
+          .. TOC_DEPTH .. ", indent: auto)\n#pagebreak(weak: true)"), false
+      end
+      return {}, false
     end
     if has_class(div, "tr-pagebreak") then
       if IS_DOCX then
@@ -1226,7 +1242,13 @@ function Pandoc(doc)
   doc = doc:walk(typography_filter)
   doc = doc:walk(number_filter)
   doc = doc:walk(ref_filter)
+  if doc.meta["toc-depth"] then
+    TOC_DEPTH = stringify(doc.meta["toc-depth"])
+  end
   doc = doc:walk(format_filter)
+  if TOC_PLACED then
+    doc.meta["tr-toc-placed"] = true
+  end
   if not IS_HTML then
     -- tables read from HTML outputs are pandoc text only now: same typography for them
     doc = doc:walk(typography_filter)
