@@ -323,9 +323,20 @@ def _docx(html_text: str, tmp_path: Path, lua: bool = False) -> Path:
     if not lua:
         pypandoc.convert_text(html_text, "docx", format="html", outputfile=str(out))
         return out
-    md = "# Tables\n\n```{=html}\n" + html_text + "```\n"
-    pypandoc.convert_text(md, "docx", format="markdown", outputfile=str(out),
-                          filters=[str(LUA)])
+    # as the assembler hands a table to the filter: the HTML in a media file the filter loads
+    # (raw HTML written in the Markdown itself is shown as code, never run)
+    (tmp_path / "media").mkdir(exist_ok=True)
+    (tmp_path / "media" / "t1.html").write_text(html_text, encoding="utf-8")
+    md = '# Tables\n\n::: {.tr-html-output src="media/t1.html"}\n:::\n'
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path)  # the filter reads media/ relative to pandoc's working folder
+    try:
+        pypandoc.convert_text(md, "docx", format="markdown", outputfile=str(out),
+                              filters=[str(LUA)])
+    finally:
+        os.chdir(cwd)
     return out
 
 
@@ -347,7 +358,7 @@ def test_docx_with_render_filter_moves_title_and_notes_out(study: Study, tmp_pat
     import docx
     ard = hand_ard(study)
     doc = docx.Document(str(_docx(_html("sae_soc_pt", ard, study), tmp_path, lua=True)))
-    paras = [p.text for p in doc.paragraphs]
+    paras = [p.text.replace("\u00a0", " ") for p in doc.paragraphs]  # number kept with "Table"
     assert any(p.startswith("Table 14.3.5") for p in paras)
     assert any(p.startswith("Source: ADSL, ADAE") for p in paras)
     assert len(doc.tables) == 1

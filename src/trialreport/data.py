@@ -32,6 +32,9 @@ class TrialData:
     validation: ValidationReport | None = None
     #: Codes of ``(role, variable)`` from the specification's codelists.
     codelists: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    #: Derived frames shared by the outputs of one build (e.g. the adverse events in analysis
+    #: terms); the datasets never change after loading, so they never go stale.
+    cache: dict[object, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
 
     def __getitem__(self, role: str) -> pd.DataFrame:
         try:

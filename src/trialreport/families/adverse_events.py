@@ -96,8 +96,12 @@ def ae_frame(data: TrialData, population: str | None = None) -> pd.DataFrame:
     """
     study = data.study
     s = _settings(study)
+    population = population or s.population
+    cached = data.cache.get(("ae_frame", population))
+    if cached is not None:
+        return cached
     subject = study.model.subject_variable
-    pop = population_adsl(data, population or s.population)[[subject, ARM]]
+    pop = population_adsl(data, population)[[subject, ARM]]
     ae = data[s.dataset]
     keep = flag_set(ae[s.treatment_emergent_flag]) if s.treatment_emergent_flag else \
         np.ones(len(ae), dtype=bool)
@@ -110,7 +114,7 @@ def ae_frame(data: TrialData, population: str | None = None) -> pd.DataFrame:
     false = np.zeros(n, dtype=bool)
     levels = s.severity.levels if s.severity else []
     sev_text = as_text(ae[s.severity.variable]).to_numpy(dtype=object) if s.severity else none
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "subject": ae[subject].to_numpy(),
         "arm": pd.Categorical(arm.astype(object).to_numpy(), categories=study.arm_codes),
         "soc": as_text(ae[s.soc]).fillna("(SOC not coded)").to_numpy(dtype=object),
@@ -130,6 +134,8 @@ def ae_frame(data: TrialData, population: str | None = None) -> pd.DataFrame:
         "start_day": pd.to_numeric(ae[s.start_day], errors="raise").astype(float).to_numpy()
         if s.start_day else np.full(n, np.nan),
     })
+    data.cache[("ae_frame", population)] = frame  # every AE output of a build shares it
+    return frame
 
 
 def filter_mask(ae: pd.DataFrame, kind: str, worst: int) -> np.ndarray:
@@ -453,10 +459,20 @@ def ae_soc_pt_table(ctx: OutputContext) -> GT:
 # --------------------------------------------------------------------------------------
 
 
+def _worst_by_row(ae: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Patients per row (``by`` = [], [soc] or [soc, pt]), arm and worst severity rank: each
+    patient counted once per row, at the worst severity of their events in that row."""
+    per_subject = ae.groupby([*by, "subject"], sort=False, observed=True).agg(
+        worst=("severity", "max"), arm=("arm", "first"))
+    counts = per_subject.groupby([*by, "arm", "worst"], sort=False, observed=True).size()
+    return counts.rename("n").reset_index()
+
+
 def severity_compute(data: TrialData, spec: OutputSpec) -> pd.DataFrame:
-    """ARD rows: per SOC/PT row (as :func:`soc_pt_compute`) and severity level (the ARD
-    ``statistic`` is ``subjects@<level>``/``pct@<level>``): patients counted once, at the worst
-    severity of their events in that row."""
+    """ARD rows: per SOC/PT row (as :func:`soc_pt_compute`) and severity level (statistics
+    ``subjects@<level>`` and ``pct@<level>``; ``subjects@(missing)`` when a patient's events in
+    the row have no severity): patients counted once, at the worst severity of their events in
+    that row. Vectorised: one group-by per row level."""
     study = data.study
     population = _population(study, spec)
     key = output_key(spec, population)
@@ -469,47 +485,46 @@ def severity_compute(data: TrialData, spec: OutputSpec) -> pd.DataFrame:
     keys, _, _ = count_soc_pt(ae, arms)
     if spec.options.socs_only:  # type: ignore[attr-defined]
         keys = [k for k in keys if k[1] == ""]
-    worst_any = ae.groupby("subject", sort=False)["severity"].transform("max").to_numpy()
-    worst_soc = ae.groupby(["subject", "soc"], sort=False)["severity"].transform("max").to_numpy()
-    worst_pt = ae.groupby(["subject", "soc", "pt"], sort=False)["severity"] \
-        .transform("max").to_numpy()
-    codes = ae["arm"].cat.codes.to_numpy()
-    soc = ae["soc"].to_numpy(dtype=object)
-    pt = ae["pt"].to_numpy(dtype=object)
-    subj = ae["subject"].to_numpy(dtype=object)
+    index = {k: i for i, k in enumerate(keys)}
+    names = [*levels, "(missing)"]
+    counts = np.zeros((len(keys), len(arms), len(names)))  # rows x arms x levels
+    for by in ([], ["soc"], ["soc", "pt"]):
+        table = _worst_by_row(ae, by)
+        if table.empty:
+            continue
+        soc = table["soc"].to_numpy(dtype=object) if by else np.full(len(table), ANY, object)
+        pt = table["pt"].to_numpy(dtype=object) if len(by) == 2 else np.full(len(table), "",
+                                                                              object)
+        rows = np.array([index.get((s, p), -1) for s, p in zip(soc, pt, strict=True)])
+        arm = pd.Categorical(table["arm"], categories=arms).codes
+        worst = table["worst"].to_numpy()
+        level = np.where(worst >= 0, worst, len(levels))
+        keep = (rows >= 0) & (arm >= 0)
+        np.add.at(counts, (rows[keep], arm[keep], level[keep]), table["n"].to_numpy()[keep])
+    full = np.concatenate([counts, counts.sum(axis=1, keepdims=True)], axis=1)  # + total
     records = []
-    for var, cat in keys:
-        if var == ANY:
-            in_row, worst = np.ones(len(ae), dtype=bool), worst_any
-        elif cat == "":
-            in_row, worst = soc == var, worst_soc
-        else:
-            in_row, worst = (soc == var) & (pt == cat), worst_pt
-        for rank, level in enumerate(levels):
-            hit = in_row & (worst == rank)
-            first = ~pd.Series(subj[hit]).duplicated().to_numpy()
-            counts = np.bincount(codes[hit][first], minlength=len(arms)).astype(float)
-            counts = np.append(counts, counts.sum())
-            for g, c, p in zip(groups, counts, _pct(counts, ns), strict=True):
-                records += [(var, cat, g, f"subjects@{level}", c),
-                            (var, cat, g, f"pct@{level}", p)]
-        unknown = in_row & (worst < 0)
-        if unknown.any():
-            first = ~pd.Series(subj[unknown]).duplicated().to_numpy()
-            counts = np.bincount(codes[unknown][first], minlength=len(arms)).astype(float)
-            for g, c in zip(groups, np.append(counts, counts.sum()), strict=True):
-                records.append((var, cat, g, "subjects@(missing)", c))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.where(ns[None, :, None] > 0, 100.0 * full / ns[None, :, None], np.nan)
+    for (var, cat), i in index.items():
+        for j, level in enumerate(names):
+            if level == "(missing)" and not full[i, :, j].any():
+                continue
+            stats = [("subjects", full[i, :, j])] + (
+                [("pct", pct[i, :, j])] if level != "(missing)" else [])
+            for stat, values in stats:
+                records += [(var, cat, g, f"{stat}@{level}", float(v))
+                            for g, v in zip(groups, values, strict=True)]
     frame = pd.DataFrame.from_records(records, columns=["variable", "category", "group",
                                                         "statistic", "value"])
     from trialreport.ard._frame import long_frame
 
-    rows = long_frame(frame["value"].to_numpy(dtype=float),
-                      variable=frame["variable"].to_numpy(dtype=object),
-                      category=frame["category"].to_numpy(dtype=object),
-                      group=frame["group"].to_numpy(dtype=object),
-                      statistic=frame["statistic"].to_numpy(dtype=object), **key)
+    rows_frame = long_frame(frame["value"].to_numpy(dtype=float),
+                            variable=frame["variable"].to_numpy(dtype=object),
+                            category=frame["category"].to_numpy(dtype=object),
+                            group=frame["group"].to_numpy(dtype=object),
+                            statistic=frame["statistic"].to_numpy(dtype=object), **key)
     return concat_frames([bign_rows(key, dict(zip(groups, ns.astype(int).tolist(),
-                                                   strict=True))), rows])
+                                                   strict=True))), rows_frame])
 
 
 @register("ae_severity", "table", options=AeSeverityOptions, compute=severity_compute,
