@@ -48,9 +48,14 @@ def population_adsl(data: TrialData, population: str) -> pd.DataFrame:
 
     Returns the population's ADSL rows (original order) plus :data:`ARM`, a categorical whose
     categories are all study arms in display order (so empty arms stay visible in
-    ``groupby(..., observed=False)``). Raises ``ValueError`` when a subject of the population is
-    in no declared arm (the definition check reports this with file and line first).
+    ``groupby(..., observed=False)``); the frame is shared by every output of a build, so
+    callers select from it and never modify it. Raises ``ValueError`` when a subject of the
+    population is in no declared arm (the definition check reports this first, with file and
+    line).
     """
+    cached = data.cache.get(("population", population))
+    if cached is not None:
+        return cached
     study = data.study
     pop = study.population(population)
     adsl = data.adsl
@@ -64,6 +69,7 @@ def population_adsl(data: TrialData, population: str) -> pd.DataFrame:
                          f"{pop.arm_variable} not among the arms: {values}")
     out = adsl.loc[inside].copy()
     out[ARM] = pd.Categorical(arm[inside], categories=arms)
+    data.cache[("population", population)] = out  # shared by the outputs: never modify it
     return out
 
 
