@@ -24,9 +24,14 @@ YES = "Y"
 def as_text(values: pd.Series) -> pd.Series:
     """Codes as stripped text ("1" not "1.0"), missing or blank as ``None`` (object dtype).
 
-    Converts each distinct value once (``pd.factorize``), so it is fast on 10^6 records.
+    Converts each distinct value once (``pd.factorize``, or a categorical's own codes), so it
+    is fast on 10^6 records.
     """
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # coded columns: no pass over records
+        codes = values.cat.codes.to_numpy()
+        uniques = np.asarray(values.cat.categories, dtype=object)
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
     uniq = np.asarray(uniques, dtype=object)
     texts = np.empty(len(uniq) + 1, dtype=object)
     for i, u in enumerate(uniq):

@@ -22,11 +22,11 @@ from great_tables import GT
 from pydantic import BaseModel, ConfigDict, Field
 
 from trialreport import formatting as F
-from trialreport.analysis_sets import ARM, as_text, big_n, flag_set, population_adsl
+from trialreport.analysis_sets import ARM, as_text, big_n, population_adsl
 from trialreport.ard._frame import concat_frames, empty_frame, stack_statistics
 from trialreport.data import TrialData
 from trialreport.families._common import bign_rows, output_key, population_of
-from trialreport.families._occurrence import ANY, _pct, _subjects_events, count_soc_pt
+from trialreport.families._occurrence import ANY, _pct, _subjects_events, codes_of, count_soc_pt
 from trialreport.outputs import OutputContext, register
 from trialreport.study import OutputSpec, Study
 from trialreport.tables._layout import (
@@ -82,8 +82,38 @@ def _population(study: Study, spec: OutputSpec) -> str:
     return population_of(study, spec, _settings(study).population)
 
 
-def _is(values: pd.Series, wanted: Sequence[str]) -> np.ndarray:
-    return as_text(values).isin(list(wanted)).to_numpy(dtype=bool)
+class _Columns:
+    """The AE dataset's columns as integer codes, each coded once (a pass over the records per
+    column, however many settings read it)."""
+
+    def __init__(self, ae: pd.DataFrame):
+        self.ae = ae
+        self.coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def codes(self, variable: str) -> tuple[np.ndarray, np.ndarray]:
+        """Codes (-1 = missing) and the text of each code (as :func:`as_text` writes it)."""
+        if variable not in self.coded:
+            codes, uniques = codes_of(self.ae[variable])
+            texts = as_text(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+            self.coded[variable] = (codes, texts)
+        return self.coded[variable]
+
+    def isin(self, variable: str, wanted: Sequence[str]) -> np.ndarray:
+        codes, texts = self.codes(variable)
+        hit = np.isin(texts, list(wanted))
+        return np.append(hit, False)[codes]  # code -1 (missing) picks the final False
+
+    def categorical(self, variable: str, missing: str | None = None) -> pd.Categorical:
+        """The text as a categorical (``missing`` for missing values, else NaN)."""
+        codes, texts = self.codes(variable)
+        values = pd.Series(texts, dtype=object)
+        if missing is not None:
+            codes = np.where(codes < 0, len(texts), codes)
+            values = pd.concat([values.fillna(missing), pd.Series([missing], dtype=object)],
+                               ignore_index=True)
+        new_codes, categories = pd.factorize(values)  # texts may repeat ("A" and "A ")
+        mapped = np.append(new_codes, -1)[codes]
+        return pd.Categorical.from_codes(mapped, categories=list(categories))
 
 
 def ae_frame(data: TrialData, population: str | None = None) -> pd.DataFrame:
@@ -103,34 +133,37 @@ def ae_frame(data: TrialData, population: str | None = None) -> pd.DataFrame:
     subject = study.model.subject_variable
     pop = population_adsl(data, population)[[subject, ARM]]
     ae = data[s.dataset]
-    keep = flag_set(ae[s.treatment_emergent_flag]) if s.treatment_emergent_flag else \
-        np.ones(len(ae), dtype=bool)
-    ae = ae.loc[keep]
-    arm = ae[subject].map(pd.Series(pop[ARM].to_numpy(), index=pop[subject].to_numpy()))
-    inside = arm.notna().to_numpy()
-    ae, arm = ae.loc[inside], arm[inside]
+    if s.treatment_emergent_flag:
+        ae = ae.loc[_Columns(ae).isin(s.treatment_emergent_flag, ["Y"])]
+    subj_codes, subj_ids = codes_of(ae[subject])
+    arm_of_id = pd.Index(pop[subject].to_numpy()).get_indexer(subj_ids)  # -1: not in population
+    pop_arm = pop[ARM].cat.codes.to_numpy()
+    arm_code = np.append(np.where(arm_of_id >= 0, pop_arm[arm_of_id], -1), -1)[subj_codes]
+    inside = arm_code >= 0
+    ae = ae.loc[inside]
+    cols = _Columns(ae)
     n = len(ae)
-    none = np.full(n, None, dtype=object)
+    none = pd.Categorical(np.full(n, None, dtype=object))
     false = np.zeros(n, dtype=bool)
     levels = s.severity.levels if s.severity else []
-    sev_text = as_text(ae[s.severity.variable]).to_numpy(dtype=object) if s.severity else none
+    severity = cols.categorical(s.severity.variable) if s.severity else none
     frame = pd.DataFrame({
-        "subject": ae[subject].to_numpy(),
-        "arm": pd.Categorical(arm.astype(object).to_numpy(), categories=study.arm_codes),
-        "soc": as_text(ae[s.soc]).fillna("(SOC not coded)").to_numpy(dtype=object),
-        "pt": as_text(ae[s.term]).fillna("(PT not coded)").to_numpy(dtype=object),
-        "serious": _is(ae[s.serious.variable], s.serious.values),
-        "related": _is(ae[s.related.variable], s.related.values) if s.related else false,
-        "fatal": _is(ae[s.fatal.variable], s.fatal.values) if s.fatal else false,
-        "discontinued": (_is(ae[s.leading_to_discontinuation.variable],
-                             s.leading_to_discontinuation.values)
+        "subject": pd.Categorical.from_codes(subj_codes[inside],
+                                             categories=list(pd.Index(subj_ids))),
+        "arm": pd.Categorical.from_codes(arm_code[inside], categories=study.arm_codes),
+        "soc": cols.categorical(s.soc, "(SOC not coded)"),
+        "pt": cols.categorical(s.term, "(PT not coded)"),
+        "serious": cols.isin(s.serious.variable, s.serious.values),
+        "related": cols.isin(s.related.variable, s.related.values) if s.related else false,
+        "fatal": cols.isin(s.fatal.variable, s.fatal.values) if s.fatal else false,
+        "discontinued": (cols.isin(s.leading_to_discontinuation.variable,
+                                   s.leading_to_discontinuation.values)
                          if s.leading_to_discontinuation else false),
-        "severity": pd.Categorical(sev_text, categories=levels).codes if levels else
-        np.full(n, -1),
-        "severity_text": sev_text,
-        "relatedness": as_text(ae[s.related.variable]).to_numpy(dtype=object)
-        if s.related else none,
-        "outcome": as_text(ae[s.outcome]).to_numpy(dtype=object) if s.outcome else none,
+        "severity": (pd.Categorical(severity.astype(object), categories=levels).codes
+                     if levels else np.full(n, -1)).astype(np.int64),
+        "severity_text": severity,
+        "relatedness": cols.categorical(s.related.variable) if s.related else none,
+        "outcome": cols.categorical(s.outcome) if s.outcome else none,
         "start_day": pd.to_numeric(ae[s.start_day], errors="raise").astype(float).to_numpy()
         if s.start_day else np.full(n, np.nan),
     })

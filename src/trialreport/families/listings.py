@@ -58,7 +58,9 @@ def ae_listing(data: TrialData, spec: OutputSpec) -> pd.DataFrame:
     worst = len(study.model.safety.severity.levels) - 1 if study.model.safety.severity else -9
     ae = ae.loc[filter_mask(ae, spec.options.filter, worst)].copy()  # type: ignore
     ae["_order"] = ae["arm"].cat.codes
-    ae = ae.sort_values(["_order", "subject", "start_day", "pt"], kind="mergesort")
+    for col in ("subject", "pt"):  # sort by the text, not by the categorical's code order
+        ae[f"_{col}"] = ae[col].astype(object).astype(str)
+    ae = ae.sort_values(["_order", "_subject", "start_day", "_pt"], kind="mergesort")
     return ae[["subject", "arm", *spec.options.columns]].reset_index(drop=True)  # type: ignore
 
 
