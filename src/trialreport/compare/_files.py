@@ -51,7 +51,7 @@ def _context(changes: Changes, limit: int) -> dict[str, Any]:
         "old_source": plain(changes.old_source), "new_source": plain(changes.new_source),
         "n_changed": changes.count("changed"), "n_added": changes.count("added"),
         "n_removed": changes.count("removed"), "compared": changes.compared,
-        "tolerance": f"{REL_TOL:g}", "any_change": changes.changed,
+        "tolerance": f"{REL_TOL:g}".replace("e-0", "e-"), "any_change": changes.changed,
         "key_headers": [h.capitalize() for h in KEY_HEADERS],
         "outputs": [{"label": plain(o.label), "summary": o.summary(),
                      "rows": [_row(c) for c in o.results[:limit]],
@@ -133,8 +133,8 @@ def changes_docx(changes: Changes, path: Path, limit: int = FILE_LIMIT) -> Path:
         f"differs by more than a relative {ctx['tolerance']} or its method changed.")
     if not changes.changed:
         document.add_paragraph().add_run("Nothing changed.").bold = True
-    header = ["Status", *ctx["key_headers"], f"Version {ctx['old_version']}",
-              f"Version {ctx['new_version']}"]
+    header = ["Status", *ctx["key_headers"], f"Old (v{ctx['old_version']})",
+              f"New (v{ctx['new_version']})"]
     for output in ctx["outputs"]:
         document.add_heading(output["label"], level=2)
         document.add_paragraph(output["summary"])
@@ -152,8 +152,8 @@ def changes_docx(changes: Changes, path: Path, limit: int = FILE_LIMIT) -> Path:
                  if ctx["text_hidden"] else "")
         document.add_paragraph(f"{len(changes.text)} sentence(s) differ{shown}; removed words "
                                "are struck through, new words bold.")
-        _docx_table(document, ["Section", f"Version {ctx['old_version']}",
-                               f"Version {ctx['new_version']}"],
+        _docx_table(document, ["Section", f"Old (v{ctx['old_version']})",
+                               f"New (v{ctx['new_version']})"],
                     [[s["section"], [(t, c, "del") for t, c in s["old"]],
                       [(t, c, "ins") for t, c in s["new"]]] for s in ctx["text_rows"]])
     if ctx["notes"]:

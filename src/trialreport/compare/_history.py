@@ -154,7 +154,7 @@ def changes_markdown(changes: Changes | None, limit: int = _MARKDOWN_LIMIT) -> s
         return (f"No result changed since version {old} ({changes.compared} results "
                 "compared).\n")
     parts = [f"Results since version {old}: {counts} ({changes.compared} results in both "
-             "versions; values at full precision, the report's rounding in brackets)."]
+             "versions; values at full precision, with the report's rounding where it differs)."]
     for output in changes.outputs:
         lines = [f"**{_cell(output.label)}**: {output.summary()}.", "",
                  f"| Result | Version {old} | Version {new} |",
