@@ -277,3 +277,36 @@ def test_history_keeps_the_previous_version_and_book_summarises_changes(ards,
     assert markdown_text(overview.label) in text  # escaped Markdown
     assert "SEVERE\\_AE" in text
     assert book.changes(tmp_path / "nothing-here").strip() == "No earlier version."
+
+
+def test_render_keeps_the_previous_version_under_history(ards, tmp_path, monkeypatch,
+                                                         capsys) -> None:
+    """`trialreport render` publishing version 1.1.0 over a report of version 1.0.0 keeps the
+    old ard.json and HTML under report/history/v1.0.0/ (the book itself is not rendered here:
+    publish_report is replaced by one that stages a finished report)."""
+    from conftest import ROOT
+    from trialreport.paths import copy_project
+
+    project = copy_project(ROOT, tmp_path / "project")
+    monkeypatch.setenv("TRIALREPORT_PROJECT", str(project))
+    monkeypatch.delenv("TRIALREPORT_DATA", raising=False)
+    monkeypatch.chdir(project)
+    out = report_folder(project / "report", ard_json(ards["new"], "1.0.0"), "<p>old</p>")
+    old_bytes = (out / "ard.json").read_bytes()
+
+    def staged_report(root, data, stage, **_):
+        report_folder(stage / "tmp", ard_json(ards["old"], "1.1.0"), "<p>new</p>")
+        for path in (stage / "tmp").iterdir():
+            path.rename(stage / path.name)
+        (stage / "tmp").rmdir()
+        return {}
+
+    monkeypatch.setattr("trialreport.publish.publish_report", staged_report)
+    assert main(["render", "--format", "html", "--output", str(out)]) == 0
+    kept = out / "history" / "v1.0.0"
+    assert (kept / "ard.json").read_bytes() == old_bytes
+    assert (kept / "ALEVIATE-CSR-v1.0.0.html").read_text() == "<p>old</p>"
+    assert json.loads((out / "ard.json").read_text())["metadata"]["report_version"] == "1.1.0"
+    capsys.readouterr()
+    assert main(["diff", str(kept), str(out), "--no-files"]) == 1
+    assert "Traceback" not in capsys.readouterr().err
