@@ -310,3 +310,14 @@ def test_render_keeps_the_previous_version_under_history(ards, tmp_path, monkeyp
     capsys.readouterr()
     assert main(["diff", str(kept), str(out), "--no-files"]) == 1
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_damaged_history_is_reported_not_skipped(ards, tmp_path) -> None:
+    from trialreport.compare import ARDReadError
+
+    report = tmp_path / "report"
+    report_folder(report / "history" / "v1.0.0", ard_json(ards["old"], "1.0.0"))
+    (report / "history" / "v0.9.0").mkdir()
+    (report / "history" / "v0.9.0" / "ard.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ARDReadError, match="v0.9.0"):
+        previous_version(report, "1.1.0")

@@ -20,13 +20,20 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._+-]")
 _MARKDOWN_LIMIT = 20
 
 
-def _read_ard(path: Path) -> dict[str, Any] | None:
-    """An ``ard.json`` object, or None when the file is missing or not an ARD."""
+def _read_ard(path: Path, strict: bool = False) -> dict[str, Any] | None:
+    """An ``ard.json`` object; None when the file is missing, and also when it is not an ARD
+    with metadata unless ``strict`` (then :class:`ARDReadError` names the file)."""
+    if not path.is_file():
+        return None
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
-    if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
+        problem = "" if isinstance(obj, dict) and isinstance(obj.get("metadata"), dict) \
+            else "not an ARD (no 'metadata' object)"
+    except (OSError, ValueError, RecursionError) as exc:
+        obj, problem = None, f"cannot be read: {exc}"
+    if problem:
+        if strict:
+            raise ARDReadError(f"{path}: {problem}")
         return None
     return obj
 
@@ -94,16 +101,24 @@ def _version_order(version: str) -> tuple[int, Any]:
 def previous_version(report_dir: str | Path, current_version: str) -> tuple[str, Path] | None:
     """The newest version other than ``current_version`` among ``report_dir/ard.json`` (the
     last published report, not yet archived while a new version renders) and
-    ``report_dir/history/v*/ard.json``: ``(version, path of its ard.json)``, or None."""
+    ``report_dir/history/v*/ard.json``: ``(version, path of its ard.json)``, or None.
+
+    Raises :class:`ARDReadError` for a kept version whose ``ard.json`` is missing or unreadable
+    (a damaged history is reported, never skipped).
+    """
     report_dir = Path(report_dir)
     candidates: list[tuple[str, Path]] = []
     history = report_dir / HISTORY_DIR
     if history.is_dir():
         for folder in sorted(history.iterdir()):
-            version = _version_of(_read_ard(folder / ARD_NAME))
-            if folder.name.startswith("v") and version not in (None, current_version):
-                candidates.append((str(version), folder / ARD_NAME))
-    version = _version_of(_read_ard(report_dir / ARD_NAME))
+            if not folder.name.startswith("v") or not folder.is_dir():
+                continue  # a staging folder of an interrupted archive, or not ours
+            version = _version_of(_read_ard(folder / ARD_NAME, strict=True))
+            if version is None:
+                raise ARDReadError(f"{folder / ARD_NAME}: missing, or no report version")
+            if version != current_version:
+                candidates.append((version, folder / ARD_NAME))
+    version = _version_of(_read_ard(report_dir / ARD_NAME, strict=True))
     if version not in (None, current_version):
         candidates.append((str(version), report_dir / ARD_NAME))  # wins a tie: newer copy
     if not candidates:
@@ -120,9 +135,9 @@ def changes_since_previous(current_ard: Any, report_dir: str | Path,
     found = previous_version(report_dir, version)
     if found is None:
         return None
-    old = _read_ard(found[1])
-    if old is None:  # removed or damaged since it was found
-        return None
+    old = _read_ard(found[1], strict=True)
+    if old is None:
+        raise ARDReadError(f"{found[1]}: removed while it was being read")
     try:
         changes = compare_ards(old, current_ard)
     except ARDReadError as exc:
