@@ -97,11 +97,11 @@ class PreviewRenderer:
                 "--output", str(self.output_dir)]
 
     def _html_path(self) -> Path | None:
-        from trialreport.versioning import report_stem
+        from trialreport.versioning import VersionError, report_stem
 
         try:
             expected = self.output_dir / f"{report_stem(self.root)}.html"
-        except (OSError, ValueError):
+        except (OSError, ValueError, VersionError):
             expected = None
         if expected is not None and expected.is_file():
             return expected

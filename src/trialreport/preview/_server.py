@@ -150,7 +150,10 @@ class Preview:
                 return
             self._dirty.clear()
             self.out("rendering ...")
-            outcome = self.renderer.render()
+            try:
+                outcome = self.renderer.render()
+            except OSError as exc:  # the render could not even start: say so in the page
+                outcome = RenderOutcome(False, None, f"cannot run the render: {exc}", "", 0.0)
             if outcome is None:  # stopped
                 return
             self.state.update(outcome)
