@@ -213,6 +213,20 @@ class Book:
 
         return Markdown(history_markdown(read_history(self.root / "CHANGELOG.md")))
 
+    def changes(self, report_dir: str | Path | None = None) -> Markdown:
+        """The results that changed since the previous report version, output by output, for
+        the document history ("No earlier version." when there is none).
+
+        The previous version is the newest other version among ``report/ard.json`` (the last
+        published report) and ``report/history/v*/`` (kept by ``trialreport render``);
+        ``report_dir`` defaults to the project's ``report/``.
+        """
+        from trialreport.compare import changes_markdown, changes_since_previous
+
+        folder = Path(report_dir) if report_dir is not None else self.root / "report"
+        found = changes_since_previous(self.ard, folder, self.study.report_version)
+        return Markdown(changes_markdown(found))
+
     def reconstruction_choices(self) -> Markdown:
         """Every reconstruction choice: the facts the definition marks as reconstruction and
         the choices recorded beside synthetic data (``reconstruction.yml``), numbered."""

@@ -1,4 +1,4 @@
-"""Command line: ``trialreport validate | ard | render | bundle | verify | make-data``.
+"""The ``trialreport`` command: validate, ard, render, preview, diff, bundle, verify, make-data.
 
 Exit status: 0 success, 1 the data or the result is not right, 2 a usage error.
 """
@@ -68,7 +68,8 @@ def _extra_commands() -> list:
     """Sub-commands registered by other modules (analysis, render, bundle)."""
     registrars = []
     for module in ("trialreport.commands.ard", "trialreport.commands.render",
-                   "trialreport.commands.supplement"):
+                   "trialreport.commands.supplement", "trialreport.commands.diff",
+                   "trialreport.commands.preview"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -94,6 +94,10 @@ def run_render(args: argparse.Namespace) -> int:
         try:
             publish_report(root, data, stage, formats=args.format, engine=args.engine,
                            refresh=args.refresh, key=key)
+            # A new report version: keep the previous one under report/history/v<old>/.
+            from trialreport.compare import archive_previous_version
+
+            archive_previous_version(output, stage / "ard.json")
         except RenderError as exc:  # nothing is moved into place
             print(f"trialreport render failed; {output} is unchanged.\n{exc}", file=sys.stderr)
             return 1
