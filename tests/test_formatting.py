@@ -312,3 +312,14 @@ def test_summary_decimals_convention():
         52.345, 10.12345, d["mean"], sd_decimals=d["sd"]) == "52.35 (10.123)"
     with pytest.raises(ValueError):
         summary_decimals(-1)
+
+
+def test_counts_in_running_text_are_words_below_ten() -> None:
+    from trialreport.formatting import count_phrase
+
+    assert count_phrase(0, "patient", capital=True) == "No patient"
+    assert count_phrase(1, "randomised patient", capital=True) == "One randomised patient"
+    assert count_phrase(3, "patient") == "three patients"
+    assert count_phrase(10, "event") == "10 events"
+    with pytest.raises(ValueError):
+        count_phrase(-1, "patient")

@@ -341,3 +341,17 @@ def summary_decimals(data_decimals: int) -> dict[str, int]:
         raise ValueError(f"data_decimals must be >= 0, got {d}")
     return {"n": 0, "nmiss": 0, "mean": d + 1, "sd": d + 2, "median": d + 1, "q1": d + 1,
             "q3": d + 1, "min": d, "max": d}
+
+
+_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def count_phrase(n: int, noun: str, capital: bool = False) -> str:
+    """``"no patient"``, ``"one patient"``, ``"three patients"``, ``"12 patients"``: counts
+    below ten in words, as style guides ask for running text; the noun in the plural from two
+    (regular plural "s"). ``capital`` starts the phrase with a capital letter."""
+    if n < 0:
+        raise ValueError(f"a count cannot be negative: {n}")
+    number = _WORDS[n] if n < len(_WORDS) else str(n)
+    text = f"{number} {noun if n == 1 or n == 0 else noun + 's'}"
+    return text[:1].upper() + text[1:] if capital else text

@@ -135,7 +135,12 @@ def sources_markdown(study: Study) -> str:
 
     cited: dict[str, list[str]] = {}
     for loc, fact in _facts(study.model):
-        cited.setdefault(fact.source, []).append(".".join(str(p) for p in loc[1:]))
+        what = str(loc[1]).replace("_", " ")
+        if hasattr(fact, "registry"):
+            what = f"registration {fact.registry}"
+        elif hasattr(fact, "result"):
+            what = f"published result {fact.result}"
+        cited.setdefault(fact.source, []).append(what)
     lines = []
     for key, source in study.model.sources.items():
         ref = esc(source.citation)
@@ -195,7 +200,10 @@ def statistical_methods_markdown(study: Study, ard: ARD) -> str:
     conf = study.conf_label().removesuffix(" CI")
     lines = []
     for name, meta in ard.outputs.items():
-        methods = [m for m in dict.fromkeys(frame.loc[frame["analysis"] == name, "method"]) if m]
+        if meta["kind"] == "figure":  # a figure repeats the methods of its table
+            continue
+        methods = sorted((m for m in set(frame.loc[frame["analysis"] == name, "method"]) if m),
+                         key=lambda m: ("test" in m.lower(), m))  # estimates, then tests
         if methods:
             lines.append(f"- **{esc(meta['title'])}** ({esc(meta['kind'].capitalize())} "
                          f"{esc(meta['number'])}): " + "; ".join(esc(m) for m in methods) + ".")

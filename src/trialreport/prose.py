@@ -123,6 +123,16 @@ class Numbers:
                          decimals)
         return f"{text}%" if text else F.NE
 
+    def response_with_ci(self, endpoint: str, arm: str | None = None, decimals: int = 0,
+                         output: str | None = None) -> str:
+        """``"16/23 (70%; 95% CI 47% to 87%)"``: responders with the proportion's CI."""
+        a = self.analysis(("binary_endpoints",), endpoint, "estimate", output)
+        n, N = self.count(a, endpoint, "n", arm), self.count(a, endpoint, "N", arm)
+        lo, hi = (self.value(a, endpoint, s, arm) for s in ("lower", "upper"))
+        pct = F.fmt_pct(n, N, decimals)
+        return (f"{n}/{N} ({pct}%; {self._conf()} {_pct_sign(lo, decimals)} to "
+                f"{_pct_sign(hi, decimals)})")
+
     def response_ci(self, endpoint: str, arm: str | None = None, decimals: int = 0,
                     output: str | None = None) -> str:
         """``"70% (95% CI 47% to 87%)"``: proportion with its confidence interval."""
@@ -174,22 +184,24 @@ class Numbers:
         return F.fmt_number(self.value(analysis, variable, statistic, arm), decimals, na=F.NE)
 
     def median_range(self, variable: str, arm: str | None = None,
-                     decimals: int | None = None, output: str | None = None) -> str:
-        """``"40.0 (range 28 to 44)"``: median at the data's precision plus one, range at the
-        data's precision."""
+                     decimals: int | None = None, output: str | None = None,
+                     unit: str = "") -> str:
+        """``"40.0 years (range 28 to 44)"``: median at the data's precision plus one, range
+        at the data's precision (``unit`` after the median)."""
         a = self._baseline(variable, "median", output)
         d = self._decimals(a, variable) if decimals is None else decimals
         med = self._num(a, variable, "median", arm, d + (decimals is None))
         lo, hi = (self._num(a, variable, s, arm, d) for s in ("min", "max"))
-        return f"{med} (range {lo} to {hi})"
+        return f"{med}{' ' + unit if unit else ''} (range {lo} to {hi})"
 
     def median_iqr(self, variable: str, arm: str | None = None,
-                   decimals: int | None = None, output: str | None = None) -> str:
-        """``"61.0 (IQR 42.0 to 103.0)"``."""
+                   decimals: int | None = None, output: str | None = None,
+                   unit: str = "") -> str:
+        """``"61.0 months (IQR 42.0 to 103.0)"``."""
         a = self._baseline(variable, "median", output)
         d = (self._decimals(a, variable) + 1) if decimals is None else decimals
         med, q1, q3 = (self._num(a, variable, s, arm, d) for s in ("median", "q1", "q3"))
-        return f"{med} (IQR {q1} to {q3})"
+        return f"{med}{' ' + unit if unit else ''} (IQR {q1} to {q3})"
 
     def mean_sd(self, variable: str, arm: str | None = None, decimals: int | None = None,
                 output: str | None = None) -> str:
@@ -198,6 +210,14 @@ class Numbers:
         d = (self._decimals(a, variable) + 1) if decimals is None else decimals
         return f"{self._num(a, variable, 'mean', arm, d)} (SD " \
                f"{self._num(a, variable, 'sd', arm, d + 1)})"
+
+    # -- counts in words -----------------------------------------------------------------------
+    @staticmethod
+    def patients(count: int, noun: str = "patient", capital: bool = True) -> str:
+        """A count as writers put it in running text: ``"No patient"``, ``"One patient"``,
+        ``"Three patients"``, ``"12 patients"`` (words below ten; ``capital`` for the start of
+        a sentence). ``noun`` is singular ("randomised patient")."""
+        return F.count_phrase(int(count), noun, capital)
 
     # -- p-values ---------------------------------------------------------------------------
     @staticmethod

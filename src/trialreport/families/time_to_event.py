@@ -59,8 +59,8 @@ __all__ = ["DAYS_PER_UNIT", "TteOptions", "display_unit", "event_name", "km_curv
 
 PROGRAM = "trialreport.families.time_to_event"
 DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}
-MEDIAN_METHOD = "Kaplan-Meier; CI Brookmeyer-Crowley, log(-log) transform"
-SURV_METHOD = "Kaplan-Meier; CI Greenwood variance, log(-log) transform"
+MEDIAN_METHOD = "median time with Brookmeyer-Crowley CI (log(-log) transform)"
+SURV_METHOD = "Kaplan-Meier estimates with Greenwood CI (log(-log) transform)"
 LOGRANK = "Log-rank test (two-sided)"
 #: Decimals of medians (display unit) and of landmark percentages.
 DECIMALS = 1
