@@ -6,13 +6,21 @@ Called by ``trialreport render`` with a staging folder; the caller moves the res
 The version stamp is computed once per render and shared by the title page (through Quarto
 variables in ``_variables.yml``, which both engines read) and ``ard.json``. When nothing but the
 clock changed since the last render, the previous stamp is reused, so an unchanged project
-re-renders from cache without running a kernel, pandoc or typst.
+re-renders from cache without running a kernel, pandoc or typst; ``SOURCE_DATE_EPOCH``, when
+set, is the render time regardless.
+
+The ARD and figure files are computed once per set of inputs into the project's cache, while
+the chapters execute (in a thread of this process). Chapter kernels are forked from a kernel
+server that has already loaded the validated data and the ARD (:data:`KERNEL_WARMUP`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +39,16 @@ from trialreport.versioning import (
 CACHE = Path(".cache") / "trialreport"
 VARIABLES_FILE = "_variables.yml"
 INPUT_PATTERN = r"\.(csv|xpt|ya?ml|py)$"
+#: Run once in the kernel server before the chapter kernels are forked from it: every chapter
+#: then starts with the modules imported and ``book()``'s data and ARD loaded (each chapter is
+#: still its own fresh process; a chapter that changes them changes only its own copy).
+KERNEL_WARMUP = """\
+import great_tables, matplotlib.pyplot
+import trialreport.tables, trialreport.figures
+from trialreport.book import book
+_book = book()
+_book.data, _book.ard, _book.n
+"""
 
 
 def inputs_key(root: Path, data_dir: Path) -> str:
@@ -64,11 +82,38 @@ def render_stamp(root: Path, data_dir: Path, engine: str) -> tuple[dict[str, Any
         previous = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):  # no usable previous stamp
         previous = None
+    if os.environ.get("SOURCE_DATE_EPOCH", "").strip():
+        previous = None  # the given time is the render time, whatever was cached
     if isinstance(previous, dict) and TIMESTAMP_KEY in previous and (
             _digest(drop_render_timestamp(previous)) == _digest(drop_render_timestamp(stamp))):
         stamp[TIMESTAMP_KEY] = previous[TIMESTAMP_KEY]
     write_stamp(stamp, path)
     return stamp, path
+
+
+def render_env(root: Path, data_dir: Path, packages: dict[str, str] | None = None
+               ) -> dict[str, str]:
+    """What the chapters' kernels get from a render (data, project, stamp file, software)."""
+    from trialreport.versioning import package_versions
+
+    return {
+        "TRIALREPORT_DATA": str(data_dir),
+        "TRIALREPORT_PROJECT": str(root),
+        "TRIALREPORT_VERSION_STAMP": str(root / CACHE / "stamp.json"),
+        # Re-execute chapters when the software (not only the code) changed.
+        "TRIALREPORT_SOFTWARE": _digest(packages if packages is not None
+                                        else package_versions()),
+    }
+
+
+def start_kernels(root: Path, data_dir: Path, engine: str = "auto") -> Any:
+    """Start the chapter kernel server now (it loads the data and the ARD while the caller
+    validates); pass it to :func:`publish_report` and close it afterwards. None for Quarto."""
+    from trialreport.render import start_kernel_server
+
+    if _resolved_engine(engine) != "builtin":
+        return None
+    return start_kernel_server(root, render_env(root, data_dir), warmup=KERNEL_WARMUP)
 
 
 def write_variables(root: Path, stamp: dict[str, Any]) -> Path:
@@ -126,48 +171,101 @@ def write_figures(data: Any, out_dir: Path) -> list[Path]:
     return written
 
 
-def publish_report(root: Path, data_dir: Path, out_dir: Path, formats: Sequence[str],
-                   engine: str = "auto", refresh: bool = False,
-                   key: str | None = None) -> dict[str, Path]:
-    """Render the book and write ``ard.json`` and figure files into ``out_dir``.
+def compute_results(root: Path, data_dir: Path, cached: Path) -> None:
+    """Write ``ard.json`` and the figure files for the current inputs into ``cached`` (a
+    cache folder), all or nothing: built in a staging folder, then renamed into place."""
+    from trialreport.analysis.ard import build_ard
+    from trialreport.data import load_trial
+    from trialreport.render.staging import make_staging_dir, remove_stale
 
-    ``key`` is :func:`inputs_key` when the caller already computed it.
-    """
-    from trialreport.render import render_book
-
-    engine = _resolved_engine(engine)
-    stamp, stamp_path = render_stamp(root, data_dir, engine)
-    write_variables(root, stamp)
-    env = {
-        "TRIALREPORT_DATA": str(data_dir),
-        "TRIALREPORT_PROJECT": str(root),
-        "TRIALREPORT_VERSION_STAMP": str(stamp_path),
-        # Re-execute chapters when the software (not only the code) changed.
-        "TRIALREPORT_SOFTWARE": _digest(stamp.get("packages")),
-    }
-    result = render_book(root, output_dir=out_dir, formats=list(formats), engine=engine,
-                         refresh=refresh, env=env)
-    outputs = dict(result.outputs)
-    cached = results_cache(root, key or inputs_key(root, data_dir))
-    if refresh or not (cached / "ard.json").is_file():
-        from trialreport.analysis.ard import build_ard
-        from trialreport.data import load_trial
-
-        data = load_trial(data_dir, root / "data_spec")
-        staging = cached.with_name(cached.name + ".tmp")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(cached.parent)
+    data = load_trial(data_dir, root / "data_spec")
+    staging = make_staging_dir(cached.parent)
+    try:
         build_ard(data).to_json(staging / "ard.json")
         write_figures(data, staging / "figures")
-        shutil.rmtree(cached, ignore_errors=True)
+        old = cached.with_name(cached.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if cached.exists():
+            cached.rename(old)
         staging.rename(cached)
-        for stale in cached.parent.iterdir():  # keep only the results of the current inputs
-            if stale != cached:
-                shutil.rmtree(stale, ignore_errors=True)
-    ard = json.loads((cached / "ard.json").read_text(encoding="utf-8"))
-    ard["metadata"]["stamp"] = stamp_for_ard(stamp)
-    outputs["ard"] = out_dir / "ard.json"
-    outputs["ard"].write_text(dumps(ard), encoding="utf-8", newline="\n")
-    shutil.copytree(cached / "figures", out_dir / "figures")
-    outputs.update({p.name: p for p in sorted((out_dir / "figures").iterdir())})
-    return outputs
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    for stale in cached.parent.iterdir():  # keep only the results of the current inputs
+        if stale != cached and not stale.name.startswith("."):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+class _Background(threading.Thread):
+    """Run ``compute_results`` beside the render; :meth:`result` re-raises its error."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(name="trialreport-results", daemon=True)
+        self._args = args
+        self._error: BaseException | None = None
+
+        self.seconds = 0.0
+
+    def run(self) -> None:
+        start = time.perf_counter()
+        try:
+            compute_results(*self._args)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            self._error = exc
+        self.seconds = time.perf_counter() - start
+
+    def result(self) -> None:
+        self.join()
+        if self._error is not None:
+            raise self._error
+
+
+def publish_report(root: Path, data_dir: Path, out_dir: Path, formats: Sequence[str],
+                   engine: str = "auto", refresh: bool = False,
+                   key: str | None = None, wait: float | None = None,
+                   timings: dict[str, float] | None = None,
+                   kernel_server: Any = None) -> dict[str, Path]:
+    """Render the book and write ``ard.json`` and figure files into ``out_dir``.
+
+    ``key`` is :func:`inputs_key` when the caller already computed it; ``wait`` is how long
+    to wait for another render of the project (default: the render lock's default);
+    ``timings`` receives the seconds per phase; ``kernel_server`` comes from
+    :func:`start_kernels`.
+    """
+    from trialreport.render import DEFAULT_WAIT, render_book
+    from trialreport.render.lock import render_lock
+
+    wait = DEFAULT_WAIT if wait is None else wait
+    with render_lock(root, out_dir, wait):  # the stamp, _variables.yml and the cache are shared
+        engine = _resolved_engine(engine)
+        stamp, stamp_path = render_stamp(root, data_dir, engine)
+        write_variables(root, stamp)
+        env = render_env(root, data_dir, stamp.get("packages"))
+        env["TRIALREPORT_VERSION_STAMP"] = str(stamp_path)
+        cached = results_cache(root, key or inputs_key(root, data_dir))
+        background = None
+        if refresh or not (cached / "ard.json").is_file():
+            background = _Background(root, data_dir, cached)
+            background.start()
+        try:
+            result = render_book(root, output_dir=out_dir, formats=list(formats), engine=engine,
+                                 refresh=refresh, env=env, wait=wait,
+                                 kernel_warmup=KERNEL_WARMUP, kernel_server=kernel_server)
+        finally:
+            if background is not None:
+                background.join()
+        if background is not None:
+            background.result()
+        if timings is not None:
+            timings.update(result.phases)
+            if background is not None:
+                timings["ARD and figure files (beside the chapters)"] = background.seconds
+        outputs = dict(result.outputs)
+        ard = json.loads((cached / "ard.json").read_text(encoding="utf-8"))
+        ard["metadata"]["stamp"] = stamp_for_ard(stamp)
+        outputs["ard"] = out_dir / "ard.json"
+        outputs["ard"].write_text(dumps(ard), encoding="utf-8", newline="\n")
+        shutil.copytree(cached / "figures", out_dir / "figures")
+        outputs.update({p.name: p for p in sorted((out_dir / "figures").iterdir())})
+        return outputs
