@@ -30,3 +30,28 @@ def rendered_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report")
     assert main(["render", "--engine", "builtin", "--output", str(out)]) == 0
     return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_kernel_outlives_the_session():
+    """Every Jupyter kernel (and kernel server) started by the tests is gone at the end: the
+    session marks its environment, which every kernel inherits, and looks for survivors."""
+    import os
+    import time
+    import uuid
+
+    from trialreport.render.procs import cmdline_of, processes_with_env
+
+    mark = uuid.uuid4().hex
+    os.environ["TRIALREPORT_TEST_SESSION"] = mark
+    yield
+
+    def survivors() -> list[str]:
+        return [f"{pid}: {cmdline_of(pid)}" for pid in
+                processes_with_env("TRIALREPORT_TEST_SESSION", mark)
+                if any(k in cmdline_of(pid) for k in ("ipykernel", "forkserver.py"))]
+
+    deadline = time.monotonic() + 10  # a kernel being killed right now gets a moment
+    while survivors() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not survivors(), f"kernels outlived the test session: {survivors()}"

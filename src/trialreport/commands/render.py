@@ -168,13 +168,19 @@ def _render(args: argparse.Namespace, root: Path, data: Path, output: Path,
     from trialreport.publish import inputs_key, publish_report, start_kernels
     from trialreport.render.lock import RenderLockError, render_lock
     from trialreport.render.result import RenderError
-    from trialreport.render.staging import PublishError, make_staging_dir, publish_folder
+    from trialreport.render.staging import (
+        PublishError,
+        make_staging_dir,
+        publish_folder,
+        remove_stale,
+    )
 
     def note(line: str) -> None:
         print(f"trialreport render: {line}", file=sys.stderr, flush=True)
 
     try:
         with render_lock(root, output, args.wait, note):
+            remove_stale(output.parent)  # staging folders of renders that were killed
             clock = time.perf_counter()
             # Validation is repeated only when the data, the specification or the code changed.
             key = inputs_key(root, data)

@@ -405,11 +405,11 @@ def render_builtin(
         remove_stale_staging(out_dir.parent, Path(tempfile.gettempdir()),
                              *cache.staging_folders())
         docs = _load_docs(project)
-        clock = time.perf_counter()
-        results, timings = _execute(project, docs, cache, refresh, env, progress, kernels)
-        phases["execute"] = time.perf_counter() - clock
         tmp = make_staging_dir(out_dir.parent)
         try:
+            clock = time.perf_counter()
+            results, timings = _execute(project, docs, cache, refresh, env, progress, kernels)
+            phases["execute"] = time.perf_counter() - clock
             build = tmp / "build"
             staged = tmp / "out"
             build.mkdir()
