@@ -171,19 +171,22 @@ def write_figures(data: Any, out_dir: Path) -> list[Path]:
     return written
 
 
-def compute_results(root: Path, data_dir: Path, cached: Path) -> None:
+def compute_results(root: Path, data_dir: Path, cached: Path, data: Any = None,
+                    ard: Any = None) -> None:
     """Write ``ard.json`` and the figure files for the current inputs into ``cached`` (a
-    cache folder), all or nothing: built in a staging folder, then renamed into place."""
+    cache folder), all or nothing: built in a staging folder, then renamed into place.
+    ``data`` and ``ard`` are the loaded trial and its ARD when already at hand."""
     from trialreport.analysis.ard import build_ard
     from trialreport.data import load_trial
     from trialreport.render.staging import make_staging_dir, remove_stale
 
     cached.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(cached.parent)
-    data = load_trial(data_dir, root / "data_spec")
+    if data is None:
+        data = load_trial(data_dir, root / "data_spec")
     staging = make_staging_dir(cached.parent)
     try:
-        build_ard(data).to_json(staging / "ard.json")
+        (ard if ard is not None else build_ard(data)).to_json(staging / "ard.json")
         write_figures(data, staging / "figures")
         old = cached.with_name(cached.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -197,28 +200,70 @@ def compute_results(root: Path, data_dir: Path, cached: Path) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
+def compute_results_in_kernel_server(root: str, data_dir: str, cached: str) -> None:
+    """:func:`compute_results` in a process forked from the kernel server, whose warm-up
+    (:data:`KERNEL_WARMUP`) already loaded this data folder and its ARD."""
+    import matplotlib
+
+    from trialreport.book import book
+
+    matplotlib.use("Agg")  # the server's kernels use the inline backend; files need none
+    warm = book()
+    data = ard = None
+    if (Path(getattr(warm, "data_dir", "")) == Path(data_dir)
+            and Path(getattr(warm, "spec_dir", "")) == Path(root) / "data_spec"):
+        data, ard = warm.data, warm.ard
+    compute_results(Path(root), Path(data_dir), Path(cached), data, ard)
+
+
 class _Background(threading.Thread):
-    """Run ``compute_results`` beside the render; :meth:`result` re-raises its error."""
+    """Compute the ARD and figure files beside the render: in a process forked from the kernel
+    server when one with the same settings is at hand (it has the data and ARD loaded), else
+    in this thread. :meth:`result` re-raises its error."""
 
-    def __init__(self, *args: Any) -> None:
+    def __init__(self, root: Path, data_dir: Path, cached: Path, server: Any,
+                 use_server: bool) -> None:
         super().__init__(name="trialreport-results", daemon=True)
-        self._args = args
+        self._args = (root, data_dir, cached)
+        self._server = server if use_server else None
+        self._job: Any = None
         self._error: BaseException | None = None
-
         self.seconds = 0.0
 
     def run(self) -> None:
         start = time.perf_counter()
+        root, data_dir, cached = self._args
         try:
-            compute_results(*self._args)
+            if self._server is not None:
+                from trialreport.render.staging import make_staging_dir
+
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                folder = make_staging_dir(cached.parent)
+                try:
+                    self._job = self._server.call(
+                        "trialreport.publish:compute_results_in_kernel_server",
+                        [str(root), str(data_dir), str(cached)], folder / "report.txt")
+                    self._job.wait()
+                finally:
+                    shutil.rmtree(folder, ignore_errors=True)
+            else:
+                compute_results(root, data_dir, cached)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             self._error = exc
         self.seconds = time.perf_counter() - start
 
+    def cancel(self) -> None:
+        """Stop a job running in the kernel server (the render failed or was interrupted)."""
+        if self._job is not None:
+            self._job.kill()
+
     def result(self) -> None:
         self.join()
         if self._error is not None:
-            raise self._error
+            from trialreport.render.result import RenderError
+
+            raise RenderError(f"the ARD and figure files could not be written: "
+                              f"{self._error}") from self._error
 
 
 def publish_report(root: Path, data_dir: Path, out_dir: Path, formats: Sequence[str],
@@ -244,14 +289,19 @@ def publish_report(root: Path, data_dir: Path, out_dir: Path, formats: Sequence[
         env = render_env(root, data_dir, stamp.get("packages"))
         env["TRIALREPORT_VERSION_STAMP"] = str(stamp_path)
         cached = results_cache(root, key or inputs_key(root, data_dir))
-        background = None
+        background: _Background | None = None
         if refresh or not (cached / "ard.json").is_file():
-            background = _Background(root, data_dir, cached)
+            background = _Background(root, data_dir, cached, kernel_server,
+                                     kernel_server is not None and kernel_server.settings == env)
             background.start()
         try:
             result = render_book(root, output_dir=out_dir, formats=list(formats), engine=engine,
                                  refresh=refresh, env=env, wait=wait,
                                  kernel_warmup=KERNEL_WARMUP, kernel_server=kernel_server)
+        except BaseException:
+            if background is not None:
+                background.cancel()
+            raise
         finally:
             if background is not None:
                 background.join()

@@ -19,7 +19,6 @@ from trialreport.versioning import pandoc_version
 from . import pandoc as pandoc_mod
 from .assemble import ChapterAssembler, write_metadata
 from .cache import RenderCache, fingerprint_paths, hash_text
-from .docx_post import postprocess_docx
 from .execute import (
     ChapterExecutionError,
     ChapterRun,
@@ -293,6 +292,8 @@ def _convert(
             (phases if phases is not None else {})["typst"] = time.perf_counter() - clock
         else:
             if job.fmt == "docx":
+                from .docx_post import postprocess_docx  # python-docx: only when converting
+
                 postprocess_docx(job.output, project.running_header, project.toc_depth)
                 (phases if phases is not None else {})["docx post-processing"] = (
                     time.perf_counter() - clock)

@@ -13,7 +13,10 @@ one-kernel-per-document rendering guarantees. No Jupyter/zmq object exists befor
 
 Protocol (JSON lines): the first line read is the configuration ``{"preload": [module, ...],
 "warmup": code}``; each further line ``{"argv": [...], "env": {...}, "cwd": path}`` forks a
-kernel and is answered with ``{"pid": n}`` (or ``{"error": text}``). When the input pipe
+kernel and is answered with ``{"pid": n}`` (or ``{"error": text}``); a line
+``{"call": "module:function", "args": [...], "env": {...}, "cwd": path, "report": file}``
+forks a job that calls the function (the engine's own, never input) with the warm state and
+writes ``ok`` or the error's traceback to ``report``. When the input pipe
 closes (the render finished or died) every kernel still running is killed and the server
 exits. Kernels die with the server (parent-death signal), which dies with the render.
 """
@@ -81,7 +84,7 @@ def _warm(config: dict) -> dict:
 
 
 def _child(request: dict, fd_in: int, fd_out: int, server_pid: int) -> None:
-    """Become the kernel described by ``request`` (never returns)."""
+    """Become the kernel (or run the job) described by ``request``; never returns."""
     code = 1
     try:
         os.setpgid(0, 0)  # its own group: interrupt and kill reach the kernel's subprocesses
@@ -99,6 +102,10 @@ def _child(request: dict, fd_in: int, fd_out: int, server_pid: int) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        if "call" in request:
+            _job(request)
+            code = 0
+            return
         argv = list(request["argv"])
         args = argv[argv.index(_LAUNCHER) + 1:] if _LAUNCHER in argv else argv[1:]
         sys.argv = [_LAUNCHER, *args]
@@ -119,6 +126,23 @@ def _child(request: dict, fd_in: int, fd_out: int, server_pid: int) -> None:
             sys.stderr.flush()
         finally:
             os._exit(code)
+
+
+def _job(request: dict) -> None:
+    """Run ``request["call"]`` in this forked process; write "ok" or the traceback to
+    ``request["report"]`` (atomically: a partial report never looks like success)."""
+    report = request["report"]
+    try:
+        module, _, name = request["call"].partition(":")
+        function = getattr(importlib.import_module(module), name)
+        function(*request.get("args", []))
+        text = "ok"
+    except BaseException:  # noqa: BLE001 - reported to the render
+        text = traceback.format_exc()
+    partial = report + ".partial"
+    with open(partial, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(partial, report)
 
 
 def _kill_all(children: set[int]) -> None:

@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .procs import can_die_with_parent, die_with_parent, pid_alive
+from .procs import RENDER_MARKER, can_die_with_parent, die_with_parent, pid_alive
 
 SCRIPT = Path(__file__).with_name("forkserver.py")
 #: Modules every chapter kernel needs. Not matplotlib's inline backend: importing it connects
@@ -122,6 +122,26 @@ class KernelServer:
             raise KernelServerError(str(answer.get("error", answer)))
         return int(answer["pid"])
 
+    def call(self, target: str, args: Sequence[Any], report: Path) -> ServerJob:
+        """Run ``target`` (``"module:function"``, the engine's own code) with ``args`` in a
+        process forked from the warm server, beside the kernels; :meth:`ServerJob.wait`
+        returns when it is done (and raises its error)."""
+        with self._lock:
+            if self._proc is None:
+                raise KernelServerError("the kernel server is not running")
+            if self.ready is None:
+                self.ready = self._receive()
+                self.ready_after = time.perf_counter() - self.started_at
+            env = dict(os.environ)
+            if self.render_id:
+                env[RENDER_MARKER] = self.render_id
+            self._send({"call": target, "args": list(args), "env": env,
+                        "cwd": str(self.cwd), "report": str(report)})
+            answer = self._receive()
+        if "pid" not in answer:
+            raise KernelServerError(str(answer.get("error", answer)))
+        return ServerJob(int(answer["pid"]), Path(report), target)
+
     def close(self) -> None:
         """Stop the server; it kills every kernel it started that is still running."""
         proc, self._proc = self._proc, None
@@ -145,6 +165,46 @@ class KernelServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ServerJob:
+    """A function running in a process forked from the kernel server."""
+
+    def __init__(self, pid: int, report: Path, target: str) -> None:
+        self.pid = pid
+        self.report = report
+        self.target = target
+        try:
+            self._pidfd: int | None = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self._pidfd = None
+
+    def wait(self) -> None:
+        """Block until the job ended; raise :class:`KernelServerError` with its traceback
+        when it failed or died without a report."""
+        try:
+            if self._pidfd is not None:
+                select.select([self._pidfd], [], [])
+            else:
+                while pid_alive(self.pid):
+                    time.sleep(0.05)
+        finally:
+            if self._pidfd is not None:
+                os.close(self._pidfd)
+                self._pidfd = None
+        try:
+            text = self.report.read_text(encoding="utf-8")
+        except OSError:
+            text = "the process ended without a report (killed?)"
+        if text != "ok":
+            raise KernelServerError(f"{self.target} failed:\n{text}")
+
+    def kill(self) -> None:
+        """Stop the job now (interrupted render)."""
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 @cache
