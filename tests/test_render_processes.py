@@ -101,6 +101,18 @@ def test_kernels_are_shut_down_after_success_and_failure(tmp_path, monkeypatch):
     assert _marked(mark) == []
 
 
+def test_without_fork_kernels_start_the_usual_way_and_are_shut_down(tmp_path, monkeypatch):
+    root = _minibook(tmp_path / "book")
+    mark = uuid.uuid4().hex
+    monkeypatch.setenv(MARK, mark)
+    monkeypatch.setenv("TRIALREPORT_KERNEL_FORK", "0")
+    result = render_book(root, root / "report", formats=["html"], engine="builtin",
+                         progress=lambda _: None)
+    assert len(result.executed) == 3
+    assert 'src="data:image/png;base64,' in result.outputs["html"].read_text()
+    assert _marked(mark) == []
+
+
 def test_every_chapter_runs_in_its_own_fresh_process(tmp_path):
     """Three chapters, two kernels at a time: the third must not see what the first left."""
     root = tmp_path / "iso"
