@@ -66,23 +66,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_render)
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, turned into an exception so that every clean-up step runs."""
-
-
 @contextmanager
-def _terminate_cleanly() -> Iterator[None]:
-    """While rendering, SIGTERM unwinds like Ctrl-C: kernels are shut down, staging removed."""
+def _terminate_cleanly() -> Iterator[list[int]]:
+    """While rendering, SIGTERM unwinds like Ctrl-C (it is turned into SIGINT, which asyncio
+    and Python handle by cancelling what runs): kernels are shut down, staging is removed.
+    The yielded list receives the signal numbers that arrived."""
+    received: list[int] = []
+
     def on_term(signum: int, frame: object) -> None:
-        raise _Terminated
+        received.append(signum)
+        signal.raise_signal(signal.SIGINT)
 
     try:
         previous = signal.signal(signal.SIGTERM, on_term)
     except ValueError:  # not the main thread: leave signals alone
-        yield
+        yield received
         return
     try:
-        yield
+        yield received
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -145,13 +146,13 @@ def run_render(args: argparse.Namespace) -> int:
         return 2
     started = time.perf_counter()
     phases: dict[str, float] = {}
-    try:
-        with _terminate_cleanly():
+    with _terminate_cleanly() as signals:
+        try:
             code, moved = _render(args, root, data, output, phases)
-    except KeyboardInterrupt as exc:
-        how = "terminated" if isinstance(exc, _Terminated) else "interrupted"
-        print(f"trialreport render {how}; {output} is unchanged.", file=sys.stderr)
-        return 143 if isinstance(exc, _Terminated) else 130
+        except KeyboardInterrupt:
+            how = "terminated" if signals else "interrupted"
+            print(f"trialreport render {how}; {output} is unchanged.", file=sys.stderr)
+            return 143 if signals else 130
     if code:
         return code
     for path in moved:

@@ -28,7 +28,7 @@ from .execute import (
     kernel_spec_dir,
     run_async,
 )
-from .kernels import KernelServer, KernelServerError, fork_available
+from .kernels import KernelServer, KernelServerError, fork_available, runtime_folder
 from .lock import DEFAULT_WAIT, render_lock
 from .project import BookProject, ProjectError, load_project
 from .qmd import QmdDocument, QmdSyntaxError, parse_qmd
@@ -169,7 +169,7 @@ def _execute(
         if own:
             preload = [*chapter_imports(r.doc for r in runs), *kernels.preload]
             server = KernelServer(project.root, kenv, preload, kernels.warmup, kernels.render_id)
-        runtime = make_staging_dir(Path(tempfile.gettempdir()))  # short: Unix socket paths
+        runtime = None if server is not None else runtime_folder()  # else the server's
         try:
             if own and server is not None:
                 server.start()
@@ -196,7 +196,8 @@ def _execute(
                     server.close()
                 if server.ready is not None:
                     kernels.phases["kernel warm-up"] = server.ready_after
-            shutil.rmtree(runtime, ignore_errors=True)
+            if runtime is not None:  # every kernel is shut down by now
+                shutil.rmtree(runtime, ignore_errors=True)
     return [r for r in results if r is not None], [t for t in timings if t is not None]
 
 

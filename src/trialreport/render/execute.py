@@ -236,6 +236,11 @@ async def execute_chapter(
             try:
                 await client.async_execute_cell(cell, idx, execution_count=count)
             except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # nbclient reports *any* cancellation of a running cell as "Kernel died";
+                    # here the render was interrupted, which is not the chapter's fault
+                    raise asyncio.CancelledError from None
                 if meta["kind"] == "code":
                     where = cells_by_index[meta["index"]].display_name()
                 elif meta["kind"] == "inline":

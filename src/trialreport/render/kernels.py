@@ -13,9 +13,11 @@ import asyncio
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -72,6 +74,7 @@ class KernelServer:
         self.ready: dict[str, Any] | None = None  # the server's warm-up report
         self.started_at = 0.0
         self.ready_after = 0.0  # seconds from start until the first fork was possible
+        self.runtime_dir: Path | None = None  # connection files and sockets of its kernels
         self._proc: subprocess.Popen[bytes] | None = None
         self._to_server = -1
         self._from_server: Any = None
@@ -79,6 +82,7 @@ class KernelServer:
 
     def start(self) -> None:
         """Start the server process (it warms up in the background)."""
+        self.runtime_dir = runtime_folder()
         req_read, req_write = os.pipe()
         resp_read, resp_write = os.pipe()
         try:
@@ -92,6 +96,7 @@ class KernelServer:
         except BaseException:
             for fd in (req_read, req_write, resp_read, resp_write):
                 os.close(fd)
+            shutil.rmtree(self.runtime_dir, ignore_errors=True)
             raise
         os.close(req_read)
         os.close(resp_write)
@@ -165,6 +170,8 @@ class KernelServer:
             proc.wait()
         finally:
             self._from_server.close()
+            if self.runtime_dir is not None:  # its kernels are gone: no one needs them now
+                shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
     def __enter__(self) -> KernelServer:
         self.start()
@@ -235,7 +242,9 @@ def _fork_provisioner_class() -> type:
             assert self.server is not None
             env = dict(kwargs.get("env") or os.environ)
             cwd = str(kwargs.get("cwd") or os.getcwd())
-            pid = await asyncio.to_thread(self.server.fork, cmd, env, cwd)
+            # Synchronous on purpose (milliseconds; seconds only while the server warms up):
+            # an interruption cannot then lose the pid of a kernel that was just forked.
+            pid = self.server.fork(cmd, env, cwd)
             self.pid = self.pgid = pid
             self.cwd = cwd
             try:
@@ -294,13 +303,22 @@ def _fork_provisioner_class() -> type:
     return ForkProvisioner
 
 
+def runtime_folder() -> Path:
+    """A new folder for kernel connection files and sockets, with a short path (Unix socket
+    paths are limited to about 100 bytes) and an owner-named staging name (removed after a
+    crash by :func:`trialreport.render.staging.remove_stale`)."""
+    from .staging import make_staging_dir
+
+    return make_staging_dir(Path(tempfile.gettempdir()))
+
+
 def kernel_manager(kernel_name: str, kernel_dirs: Path, server: KernelServer | None,
                    runtime_dir: Path | None = None) -> Any:
     """An AsyncKernelManager for one chapter; its kernel is forked by ``server`` when given.
 
-    With ``runtime_dir`` (a short folder path) the kernel talks over Unix sockets there
-    instead of TCP ports: no race for free ports with other processes on the machine
-    (jupyter_client issue 487), and the connection files are removed with the folder.
+    With a runtime folder (``server.runtime_dir``, else ``runtime_dir``) the kernel talks over
+    Unix sockets there instead of TCP ports: no race for free ports with other processes on
+    the machine (jupyter_client issue 487), and the connection files go with the folder.
     """
     import uuid
 
@@ -310,6 +328,8 @@ def kernel_manager(kernel_name: str, kernel_dirs: Path, server: KernelServer | N
     ksm = KernelSpecManager(kernel_dirs=[str(kernel_dirs)])
     kernel_id = str(uuid.uuid4())
     options: dict[str, Any] = {}
+    if server is not None and server.runtime_dir is not None:
+        runtime_dir = server.runtime_dir
     if runtime_dir is not None and os.name == "posix":
         options = {"transport": "ipc",
                    "connection_file": str(Path(runtime_dir) / f"k-{kernel_id[:12]}.json")}
