@@ -119,6 +119,24 @@ def chapter_imports(docs: Iterable[QmdDocument]) -> list[str]:
     return list(found)
 
 
+def _kernel_server(project: BookProject, env: Mapping[str, str] | None,
+                   kernels: KernelOptions, runs: Sequence[ChapterRun]
+                   ) -> tuple[KernelServer | None, bool, dict[str, str]]:
+    """The kernel server for this render (the caller's when started for the same settings,
+    else a new one, not yet started: ``own``), and the kernels' environment."""
+    server = kernels.server
+    if server is not None and (server.settings != dict(env or {}) or server.cwd != project.root):
+        server = None  # started for other settings: its warm state does not apply
+    if server is not None:
+        kernels.render_id = server.render_id
+    kenv = kernel_env(env, project.root, kernels.render_id)
+    own = server is None and fork_available()
+    if own:
+        preload = [*chapter_imports(r.doc for r in runs), *kernels.preload]
+        server = KernelServer(project.root, kenv, preload, kernels.warmup, kernels.render_id)
+    return server, own, kenv
+
+
 def _execute(
     project: BookProject,
     docs: list[QmdDocument],
@@ -158,17 +176,7 @@ def _execute(
             progress(f"[{i + 1}/{total}] {run.doc.path}  executed  {run.seconds:.1f} s")
 
         kernel_dirs = kernel_spec_dir(cache.root)
-        server = kernels.server
-        if server is not None:
-            kernels.render_id = server.render_id
-        kenv = kernel_env(env, project.root, kernels.render_id)
-        if server is not None and (server.settings != dict(env or {})
-                                   or server.cwd != project.root):
-            server = None  # started for other settings: its warm state does not apply
-        own = server is None and fork_available()
-        if own:
-            preload = [*chapter_imports(r.doc for r in runs), *kernels.preload]
-            server = KernelServer(project.root, kenv, preload, kernels.warmup, kernels.render_id)
+        server, own, kenv = _kernel_server(project, env, kernels, runs)
         runtime = None if server is not None else runtime_folder()  # else the server's
         try:
             if own and server is not None:
