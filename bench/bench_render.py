@@ -39,7 +39,9 @@ PROSE_FROM = "The arms were similar at baseline."
 # Phases in the order they happen; a render reports the ones it went through.
 PHASES = [
     ("validate", "validation (inputs key, data checked against the specification)"),
-    ("kernel warm-up", "kernel server warm-up (imports, data, ARD; beside the validation)"),
+    ("kernel warm-up", "kernel server ready (from its start, beside the validation)"),
+    ("kernel warm-up: imports", "  of which imports (pandas, scipy, matplotlib, ...)"),
+    ("kernel warm-up: warm-up code", "  of which data load, validation and ARD (once)"),
     ("execute", "chapter execution (forked kernels, 2+ at a time)"),
     ("ARD and figure files (beside the chapters)", "ard.json and figure files (a thread)"),
     ("assemble", "assembly of the pandoc document"),

@@ -204,6 +204,10 @@ def _execute(
                     server.close()
                 if server.ready is not None:
                     kernels.phases["kernel warm-up"] = server.ready_after
+                    steps = server.ready.get("ready") or {}
+                    for step, label in (("preload", "imports"), ("warmup", "warm-up code")):
+                        if step in steps:
+                            kernels.phases[f"kernel warm-up: {label}"] = float(steps[step])
             if runtime is not None:  # every kernel is shut down by now
                 shutil.rmtree(runtime, ignore_errors=True)
     return [r for r in results if r is not None], [t for t in timings if t is not None]
