@@ -116,8 +116,9 @@ def kernel_spec_dir(cache_root: Path) -> Path:
     text = json.dumps(spec, indent=1)
     target = spec_dir / "kernel.json"
     if not target.is_file() or target.read_text(encoding="utf-8") != text:
-        spec_dir.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        from .cache import atomic_write_text
+
+        atomic_write_text(target, text)
     return spec_dir.parent
 
 
