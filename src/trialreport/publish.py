@@ -189,7 +189,10 @@ def compute_results(root: Path, data_dir: Path, cached: Path, data: Any = None,
     staging = make_staging_dir(cached.parent)
     try:
         (ard if ard is not None else build_ard(data)).to_json(staging / "ard.json")
-        write_figures(data, staging / "figures")
+        written = write_figures(data, staging / "figures")
+        empty = [p.name for p in [staging / "ard.json", *written] if p.stat().st_size == 0]
+        if empty:  # never publish a figure that is not there
+            raise RuntimeError(f"empty output file(s): {', '.join(empty)}")
         old = cached.with_name(cached.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if cached.exists():
