@@ -212,4 +212,9 @@ def _render(args: argparse.Namespace, root: Path, data: Path, output: Path,
     except (RenderError, PublishError) as exc:  # nothing was moved into place
         print(f"trialreport render failed; {output} is unchanged.\n{exc}", file=sys.stderr)
         return 1, []
+    except OSError as exc:  # disk full, permissions: the file system refused a write
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"trialreport render failed; {output} is unchanged.\n"
+              f"{exc.strerror or exc}{where}", file=sys.stderr)
+        return 1, []
     return 0, moved
