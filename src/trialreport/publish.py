@@ -217,7 +217,7 @@ def compute_results_in_kernel_server(root: str, data_dir: str, cached: str) -> N
     data = ard = None
     if (Path(getattr(warm, "data_dir", "")) == Path(data_dir)
             and Path(getattr(warm, "spec_dir", "")) == Path(root) / "data_spec"):
-        data, ard = warm.data, warm.ard
+        data, ard = getattr(warm, "data", None), getattr(warm, "ard", None)
     compute_results(Path(root), Path(data_dir), Path(cached), data, ard)
 
 
