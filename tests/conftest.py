@@ -59,3 +59,28 @@ def synthetic_study(k: int = 3, **blocks):
     for key in [k_ for k_, v in blocks.items() if v is None]:
         raw.pop(key, None)
     return study_from_mapping(raw)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_kernel_outlives_the_session():
+    """Every Jupyter kernel (and kernel server) started by the tests is gone at the end: the
+    session marks its environment, which every kernel inherits, and looks for survivors."""
+    import os
+    import time
+    import uuid
+
+    from trialreport.render.procs import cmdline_of, processes_with_env
+
+    mark = uuid.uuid4().hex
+    os.environ["TRIALREPORT_TEST_SESSION"] = mark
+    yield
+
+    def survivors() -> list[str]:
+        return [f"{pid}: {cmdline_of(pid)}" for pid in
+                processes_with_env("TRIALREPORT_TEST_SESSION", mark)
+                if any(k in cmdline_of(pid) for k in ("ipykernel", "forkserver.py"))]
+
+    deadline = time.monotonic() + 10  # a kernel being killed right now gets a moment
+    while survivors() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not survivors(), f"kernels outlived the test session: {survivors()}"

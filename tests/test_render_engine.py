@@ -72,7 +72,7 @@ def test_outputs_and_progress(book):
         ), lines
     assert not [w for w in result.warnings if "WARNING" in w]
     # nothing left behind next to the output folder
-    assert not [p for p in root.iterdir() if p.name.startswith(".trialreport-")]
+    assert not [p for p in root.iterdir() if p.name.startswith((".trialreport-", ".render-"))]
 
 
 def test_html(book):
@@ -216,7 +216,7 @@ def test_failing_cell_raises_and_keeps_previous_outputs(book, tmp_path):
     assert (err.chapter, err.cell, err.line) == ("chapters/02-efficacy.qmd", "broken-cell", line)
     after = {p.name: p.read_bytes() for p in (root / "report").iterdir()}
     assert after == before
-    assert not [p for p in root.iterdir() if p.name.startswith(".trialreport-")]
+    assert not [p for p in root.iterdir() if p.name.startswith((".trialreport-", ".render-"))]
 
 
 def test_unlabelled_failing_cell_is_named_by_position(book, tmp_path):

@@ -112,7 +112,7 @@ def _reasons(value: Any) -> tuple[Reason, ...]:
 
 def _from_object(flow: Any) -> ConsortCounts:
     """Duck-typed adapter: any object with ConsortCounts-like attribute names, e.g.
-    ``trialreport.analysis.consort.ConsortFlow`` (reasons as dicts, per-arm ``label`` and
+    ``trialreport.families.disposition.ConsortFlow`` (reasons as dicts, per-arm ``label`` and
     ``excluded_reasons`` for the analysis exclusions)."""
     def get(obj: Any, *names: str, default: Any = None) -> Any:
         for name in names:
@@ -160,7 +160,7 @@ def _from_object(flow: Any) -> ConsortCounts:
 
 def as_consort_counts(flow: Any) -> ConsortCounts:
     """Accept :class:`ConsortCounts` or a ConsortFlow-like object (for ARD rows use
-    :meth:`trialreport.analysis.consort.ConsortFlow.from_ard`, which knows the study's
+    :meth:`trialreport.families.disposition.ConsortFlow.from_ard`, which knows the study's
     total label)."""
     if isinstance(flow, ConsortCounts):
         return flow

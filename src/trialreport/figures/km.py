@@ -5,7 +5,7 @@ all in the display time unit). :meth:`KMCurve.from_durations` fits the estimate 
 (Greenwood variance, log(-log) CI) when only durations and event flags are at hand.
 :func:`as_km_curves` also accepts
 
-* the step table of ``trialreport.analysis.time_to_event.km_curves`` (columns ``group``,
+* the step table of ``trialreport.families.time_to_event.km_curves`` (columns ``group``,
   ``time``, ``surv``, ``lower``, ``upper``, ``events``, ``censored``; one block per arm), or
 * per-subject rows (columns ``arm`` or ``group``, ``time``, ``event``), e.g. ``tte_frame``.
 """

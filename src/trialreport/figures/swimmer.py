@@ -3,7 +3,7 @@
 Input: one :class:`Lane` per patient (times in months since first dose). :func:`as_lanes` also
 accepts
 
-* ``trialreport.analysis.swimmer.SwimmerData`` (``.lanes`` with ``subject, arm, end_month,
+* ``trialreport.families.profiles.SwimmerData`` (``.lanes`` with ``subject, arm, end_month,
   discontinued``; ``.events`` with ``subject, event, month, value, detail``), or
 * a long DataFrame of events with columns ``subject, arm, event, time, value`` where ``event``
   is ``end`` (value ``COMPLETED`` / ``DISCONTINUED``), ``course``, ``response`` (value
@@ -124,7 +124,7 @@ def _lanes_from_events(frame: pd.DataFrame) -> list[Lane]:
 
 
 def _lanes_from_swimmer_data(sd: Any, related_values: Sequence[str]) -> list[Lane]:
-    """Adapter for ``trialreport.analysis.swimmer.SwimmerData`` (lanes + events frames)."""
+    """Adapter for ``trialreport.families.profiles.SwimmerData`` (lanes + events frames)."""
     related = {str(v).upper() for v in related_values}
     ev = sd.events
     lanes = []

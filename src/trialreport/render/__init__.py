@@ -18,7 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from .cache import fingerprint_paths
-from .engine import render_builtin
+from .engine import KernelOptions, render_builtin, start_kernel_server
+from .kernels import KernelServer
+from .lock import DEFAULT_WAIT, RenderLockError
 from .quarto import quarto_path, render_quarto
 from .result import ChapterTiming, RenderError, RenderResult
 from .syntax import SUPPORTED_CELL_OPTIONS, check_supported_syntax
@@ -27,10 +29,12 @@ __all__ = [
     "SUPPORTED_CELL_OPTIONS",
     "ChapterTiming",
     "RenderError",
+    "RenderLockError",
     "RenderResult",
     "check_supported_syntax",
     "fingerprint_paths",
     "render_book",
+    "start_kernel_server",
 ]
 
 FORMATS = ("html", "docx", "pdf")
@@ -62,6 +66,11 @@ def render_book(
     refresh: bool = False,
     env: Mapping[str, str] | None = None,
     progress: Callable[[str], None] = print,
+    *,
+    wait: float = DEFAULT_WAIT,
+    kernel_preload: Sequence[str] = (),
+    kernel_warmup: str = "",
+    kernel_server: KernelServer | None = None,
 ) -> RenderResult:
     """Render the book in ``project_dir`` (the folder holding ``_quarto.yml``).
 
@@ -80,4 +89,6 @@ def render_book(
         return render_quarto(project_dir, output_dir, fmts, refresh, env, progress)
     if choice != "builtin":
         raise RenderError(f"unknown engine {engine!r} (choose auto, quarto or builtin)")
-    return render_builtin(project_dir, output_dir, fmts, refresh, env, progress)
+    kernels = KernelOptions(preload=tuple(kernel_preload), warmup=kernel_warmup,
+                            server=kernel_server)
+    return render_builtin(project_dir, output_dir, fmts, refresh, env, progress, wait, kernels)

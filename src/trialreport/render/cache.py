@@ -1,4 +1,9 @@
-"""Freeze-like cache of executed chapter outputs and of rendered output files."""
+"""Freeze-like cache of executed chapter outputs and of rendered output files.
+
+Every write is atomic (a temporary file in the same folder, then ``os.replace``), so a reader
+sees the previous entry or the new one, never a partial file; temporary files carry their
+writer's pid (:mod:`trialreport.render.staging`) and are removed after a crash.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_SUBDIR = Path(".cache") / "trialreport"
+FORMATS = ("html", "docx", "pdf")
 _SKIP_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints", ".pytest_cache"}
 
 
@@ -64,6 +70,41 @@ def hash_text(*parts: str) -> str:
     return digest.hexdigest()
 
 
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers never see a partial file."""
+    from .staging import staging_name
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(staging_name(".tmp"))
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """:func:`atomic_write_bytes` for UTF-8 text."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_copy(src: Path, dst: Path) -> None:
+    """Copy file ``src`` to ``dst`` atomically (metadata too)."""
+    from .staging import staging_name
+
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(staging_name(".tmp"))
+    try:
+        shutil.copy2(src, tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _safe_name(rel_path: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", rel_path)
 
@@ -73,6 +114,11 @@ class RenderCache:
 
     def __init__(self, project_dir: Path) -> None:
         self.root = Path(project_dir) / CACHE_SUBDIR
+
+    def staging_folders(self) -> list[Path]:
+        """Folders where a killed render may have left temporary files."""
+        return [self.root, self.root / "exec", self.root / "results",
+                *(self._out_dir(fmt) for fmt in FORMATS)]
 
     # -- executed chapters ---------------------------------------------------------------
     def _exec_file(self, chapter: str) -> Path:
@@ -90,11 +136,7 @@ class RenderCache:
         return data.get("result")
 
     def store_execution(self, chapter: str, key: str, result: dict[str, Any]) -> None:
-        path = self._exec_file(chapter)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"key": key, "result": result}), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(self._exec_file(chapter), json.dumps({"key": key, "result": result}))
 
     # -- rendered outputs ----------------------------------------------------------------
     def _out_dir(self, fmt: str) -> Path:
@@ -115,10 +157,16 @@ class RenderCache:
         return file, list(meta.get("warnings") or [])
 
     def store_output(self, fmt: str, key: str, file: Path, warnings: list[str]) -> None:
+        """Keep ``file`` as the output for ``key``: the file first, then ``meta.json`` naming
+        it (both atomic), then the files of older keys are removed."""
         folder = self._out_dir(fmt)
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        shutil.copy2(file, folder / file.name)
-        meta = {"key": key, "file": file.name, "warnings": warnings}
-        (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        name = f"{key[:16]}-{file.name}"
+        atomic_copy(file, folder / name)
+        meta = {"key": key, "file": name, "warnings": warnings}
+        atomic_write_text(folder / "meta.json", json.dumps(meta))
+        for old in folder.iterdir():
+            if old.name not in (name, "meta.json") and not old.name.startswith("."):
+                if old.is_dir():
+                    shutil.rmtree(old, ignore_errors=True)
+                else:
+                    old.unlink(missing_ok=True)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from trialreport.versioning import pandoc_version
@@ -16,7 +19,6 @@ from trialreport.versioning import pandoc_version
 from . import pandoc as pandoc_mod
 from .assemble import ChapterAssembler, book_metadata, write_metadata
 from .cache import RenderCache, fingerprint_paths, hash_text
-from .docx_post import postprocess_docx
 from .execute import (
     ChapterExecutionError,
     ChapterRun,
@@ -26,15 +28,19 @@ from .execute import (
     kernel_spec_dir,
     run_async,
 )
+from .kernels import KernelServer, KernelServerError, fork_available, runtime_folder
+from .lock import DEFAULT_WAIT, render_lock
 from .project import BookProject, ProjectError, load_project
 from .qmd import QmdDocument, QmdSyntaxError, parse_qmd
 from .result import ChapterTiming, RenderError, RenderResult
+from .staging import PublishError, make_staging_dir, publish_folder, remove_stale
 from .syntax import SUPPORTED_LANGS
 from .typst_pdf import TypstCompileError, compile_pdf, typst_version
 
 FINAL_SUFFIX = {"html": ".html", "docx": ".docx", "pdf": ".pdf"}
-#: Chapters executed concurrently (each in its own kernel).
-PARALLEL_KERNELS = 2
+#: Chapters executed concurrently (each in its own kernel): the usable CPUs, at least 2.
+PARALLEL_KERNELS = max(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                       else (os.cpu_count() or 2))
 _RENDERER_FILES = r"\.(py|lua|typ|css|docx)$"
 
 
@@ -95,6 +101,42 @@ def _load_docs(project: BookProject) -> list[QmdDocument]:
     return docs
 
 
+def chapter_imports(docs: Iterable[QmdDocument]) -> list[str]:
+    """Modules imported by the chapters' code cells (``import a.b``, ``from a.b import c``),
+    in order of first use: the kernel server imports them once instead of once per chapter."""
+    found: dict[str, None] = {}
+    for doc in docs:
+        for cell in doc.cells:
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:  # IPython magics, or an error the chapter will report
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    found.update({alias.name: None for alias in node.names})
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    found[node.module] = None
+    return list(found)
+
+
+def _kernel_server(project: BookProject, env: Mapping[str, str] | None,
+                   kernels: KernelOptions, runs: Sequence[ChapterRun]
+                   ) -> tuple[KernelServer | None, bool, dict[str, str]]:
+    """The kernel server for this render (the caller's when started for the same settings,
+    else a new one, not yet started: ``own``), and the kernels' environment."""
+    server = kernels.server
+    if server is not None and (server.settings != dict(env or {}) or server.cwd != project.root):
+        server = None  # started for other settings: its warm state does not apply
+    if server is not None:
+        kernels.render_id = server.render_id
+    kenv = kernel_env(env, project.root, kernels.render_id)
+    own = server is None and fork_available()
+    if own:
+        preload = [*chapter_imports(r.doc for r in runs), *kernels.preload]
+        server = KernelServer(project.root, kenv, preload, kernels.warmup, kernels.render_id)
+    return server, own, kenv
+
+
 def _execute(
     project: BookProject,
     docs: list[QmdDocument],
@@ -102,6 +144,7 @@ def _execute(
     refresh: bool,
     env: Mapping[str, str] | None,
     progress: Callable[[str], None],
+    kernels: KernelOptions,
 ) -> tuple[list[ExecutionResult], list[ChapterTiming]]:
     total = len(docs)
     common = common_fingerprint(project.root, env)
@@ -132,12 +175,14 @@ def _execute(
             timings[i] = ChapterTiming(run.doc.path, run.seconds, True)
             progress(f"[{i + 1}/{total}] {run.doc.path}  executed  {run.seconds:.1f} s")
 
-        kernels = kernel_spec_dir(cache.root)
-        kenv = kernel_env(env, project.root)
+        kernel_dirs = kernel_spec_dir(cache.root)
+        server, own, kenv = _kernel_server(project, env, kernels, runs)
+        runtime = None if server is not None else runtime_folder()  # else the server's
         try:
-            run_async(
-                lambda: execute_many(runs, project.root, kenv, kernels, PARALLEL_KERNELS, done)
-            )
+            if own and server is not None:
+                server.start()
+            run_async(lambda: execute_many(runs, project.root, kenv, kernel_dirs,
+                                           PARALLEL_KERNELS, done, server, runtime))
         except ChapterExecutionError as exc:
             where = exc.where
             if not where.startswith(("cell ", "inline ", "setup ")):
@@ -151,6 +196,20 @@ def _execute(
                 line=exc.line,
                 traceback=exc.traceback,
             ) from None
+        except KernelServerError as exc:
+            raise RenderError(f"could not start a chapter kernel: {exc}") from None
+        finally:
+            if server is not None:
+                if own:
+                    server.close()
+                if server.ready is not None:
+                    kernels.phases["kernel warm-up"] = server.ready_after
+                    steps = server.ready.get("ready") or {}
+                    for step, label in (("preload", "imports"), ("warmup", "warm-up code")):
+                        if step in steps:
+                            kernels.phases[f"kernel warm-up: {label}"] = float(steps[step])
+            if runtime is not None:  # every kernel is shut down by now
+                shutil.rmtree(runtime, ignore_errors=True)
     return [r for r in results if r is not None], [t for t in timings if t is not None]
 
 
@@ -196,6 +255,7 @@ def _convert(
     out: Path,
     cache: RenderCache,
     progress: Callable[[str], None],
+    phases: dict[str, float] | None = None,
 ) -> tuple[dict[str, Path], list[str]]:
     source = build / "book.md"
     stem = project.output_stem
@@ -236,13 +296,21 @@ def _convert(
     def finish(job: pandoc_mod.PandocJob) -> tuple[Path, list[str]]:
         """pandoc, then this format's own last step; formats run side by side."""
         final = out / f"{stem}{FINAL_SUFFIX[job.fmt]}"
+        clock = time.perf_counter()
         fmt_warnings = pandoc_mod.run_job(job, build)
+        (phases if phases is not None else {})[f"pandoc {job.fmt}"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         if job.fmt == "pdf":
             fmt_warnings += compile_pdf(job.output, final, build)
+            (phases if phases is not None else {})["typst"] = time.perf_counter() - clock
         else:
             if job.fmt == "docx":
+                from .docx_post import postprocess_docx  # python-docx: only when converting
+
                 postprocess_docx(job.output, project.running_header, project.toc_depth,
                                  book_metadata(project))
+                (phases if phases is not None else {})["docx post-processing"] = (
+                    time.perf_counter() - clock)
             shutil.copy2(job.output, final)
         return final, fmt_warnings
 
@@ -261,14 +329,69 @@ def _convert(
     return outputs, warnings
 
 
-def _move_into_place(outputs: dict[str, Path], output_dir: Path) -> dict[str, Path]:
-    output_dir.mkdir(parents=True, exist_ok=True)
-    final: dict[str, Path] = {}
-    for fmt, path in outputs.items():
-        target = output_dir / path.name
-        os.replace(path, target)
-        final[fmt] = target
-    return final
+@dataclass
+class KernelOptions:
+    """How chapter kernels start: the render's marker, extra modules to preload and warm-up
+    code (the caller's own code, run once in the kernel server before the first fork)."""
+
+    render_id: str = ""
+    preload: Sequence[str] = ()
+    warmup: str = ""
+    phases: dict[str, float] = field(default_factory=dict)
+    #: a server started ahead of the render (:func:`start_kernel_server`); its owner closes it
+    server: KernelServer | None = None
+
+
+def start_kernel_server(project_dir: Path, env: Mapping[str, str] | None,
+                        preload: Sequence[str] = (), warmup: str = "") -> KernelServer | None:
+    """Start the chapter kernel server before the render, so that it warms up while the caller
+    does other work (validation); pass it to ``render_book(kernel_server=...)`` and close it
+    afterwards. Used only when the render passes the same ``env`` (each kernel still gets the
+    environment of the moment it starts). None where kernels cannot be forked."""
+    if not fork_available():
+        return None
+    try:
+        project = load_project(project_dir)
+    except ProjectError as exc:
+        raise RenderError(str(exc)) from exc
+    render_id = new_render_id()
+    kenv = kernel_env(env, project.root, render_id)
+    modules = [*chapter_imports(_load_docs(project)), *preload]
+    server = KernelServer(project.root, kenv, modules, warmup, render_id)
+    server.settings = dict(env or {})
+    server.start()
+    return server
+
+
+def new_render_id() -> str:
+    """``<pid>-<random>``: marks the processes of one render (see ``procs.RENDER_MARKER``)."""
+    return f"{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def check_output_dir(out_dir: Path) -> None:
+    """Refuse an output folder that is a file or lies under a file (RenderError)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RenderError(f"the output folder {out_dir} is a file, not a folder")
+    for parent in out_dir.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise RenderError(f"the output folder {out_dir} cannot be created: {parent} "
+                                  "is a file")
+            break
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError(f"the output folder {out_dir} cannot be created: "
+                          f"{exc.strerror}") from None
+    if not os.access(out_dir.parent, os.W_OK | os.X_OK) or (
+            out_dir.exists() and not os.access(out_dir, os.W_OK | os.X_OK)):
+        raise RenderError(f"the output folder {out_dir} is read-only; nothing was changed")
+
+
+def remove_stale_staging(*folders: Path) -> None:
+    """Remove staging folders and partial files left by renders that were killed."""
+    for folder in folders:
+        remove_stale(folder)
 
 
 def render_builtin(
@@ -278,6 +401,8 @@ def render_builtin(
     refresh: bool,
     env: Mapping[str, str] | None,
     progress: Callable[[str], None],
+    wait: float = DEFAULT_WAIT,
+    kernels: KernelOptions | None = None,
 ) -> RenderResult:
     """Render with the builtin engine (see :func:`trialreport.render.render_book`)."""
     start = time.perf_counter()
@@ -286,28 +411,44 @@ def render_builtin(
     except ProjectError as exc:
         raise RenderError(str(exc)) from exc
     out_dir = Path(output_dir).resolve() if output_dir else project.output_dir
-    cache = RenderCache(project.root)
-    docs = _load_docs(project)
-    results, timings = _execute(project, docs, cache, refresh, env, progress)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".trialreport-render-", dir=out_dir.parent))
-    try:
-        build = tmp / "build"
-        staged = tmp / "out"
-        build.mkdir()
-        staged.mkdir()
-        _assemble(project, docs, results, build)
-        outputs, warnings = _convert(project, formats, build, staged, cache, progress)
-        for line in warnings:
-            if "WARNING" in line or line.startswith("typst:"):
-                progress(f"warning: {line}")
-        final = _move_into_place(outputs, out_dir)
-        if os.environ.get("TRIALREPORT_RENDER_DEBUG"):
-            keep = cache.root / "last-build"
-            shutil.rmtree(keep, ignore_errors=True)
-            shutil.copytree(build, keep)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    check_output_dir(out_dir)
+    kernels = kernels or KernelOptions()
+    kernels.render_id = kernels.render_id or new_render_id()
+    phases = kernels.phases
+    with render_lock(project.root, out_dir, wait, progress):
+        cache = RenderCache(project.root)
+        remove_stale_staging(out_dir.parent, Path(tempfile.gettempdir()),
+                             *cache.staging_folders())
+        docs = _load_docs(project)
+        tmp = make_staging_dir(out_dir.parent)
+        try:
+            clock = time.perf_counter()
+            results, timings = _execute(project, docs, cache, refresh, env, progress, kernels)
+            phases["execute"] = time.perf_counter() - clock
+            build = tmp / "build"
+            staged = tmp / "out"
+            build.mkdir()
+            staged.mkdir()
+            clock = time.perf_counter()
+            _assemble(project, docs, results, build)
+            phases["assemble"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            outputs, warnings = _convert(project, formats, build, staged, cache, progress, phases)
+            phases["convert"] = time.perf_counter() - clock
+            for line in warnings:
+                if "WARNING" in line or line.startswith("typst:"):
+                    progress(f"warning: {line}")
+            try:
+                publish_folder(staged, out_dir)
+            except PublishError as exc:
+                raise RenderError(str(exc)) from None
+            final = {fmt: out_dir / path.name for fmt, path in outputs.items()}
+            if os.environ.get("TRIALREPORT_RENDER_DEBUG"):
+                keep = cache.root / "last-build"
+                shutil.rmtree(keep, ignore_errors=True)
+                shutil.copytree(build, keep)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return RenderResult(
         outputs=final,
         chapters=timings,
@@ -315,4 +456,5 @@ def render_builtin(
         executed=[t.path for t in timings if t.executed],
         warnings=warnings,
         seconds=time.perf_counter() - start,
+        phases=dict(phases),
     )

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:  # Jupyter is imported only when a chapter actually runs
     import nbformat
 
+    from .kernels import KernelServer
+
+from .procs import RENDER_MARKER
 from .qmd import CodeCell, MarkdownBlock, QmdDocument, find_inline
 
 KERNEL_NAME = "trialreport-python3"
@@ -47,6 +50,12 @@ def _trialreport_figsize(size):
     else:
         _trialreport_saved_figsize = list(matplotlib.rcParams["figure.figsize"])
         matplotlib.rcParams["figure.figsize"] = size
+import sys as _trialreport_sys
+if "matplotlib_inline.backend_inline" in _trialreport_sys.modules:
+    # imported before this kernel's IPython existed (kernel server warm-up): connect it now,
+    # as importing it inside the kernel would have
+    get_ipython().enable_matplotlib("inline")
+del _trialreport_sys
 try:
     import matplotlib as _trialreport_mpl
     _trialreport_mpl.rcParams["figure.figsize"] = {list(DEFAULT_FIGSIZE)}
@@ -107,8 +116,9 @@ def kernel_spec_dir(cache_root: Path) -> Path:
     text = json.dumps(spec, indent=1)
     target = spec_dir / "kernel.json"
     if not target.is_file() or target.read_text(encoding="utf-8") != text:
-        spec_dir.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        from .cache import atomic_write_text
+
+        atomic_write_text(target, text)
     return spec_dir.parent
 
 
@@ -187,16 +197,21 @@ async def execute_chapter(
     env: Mapping[str, str],
     kernel_dirs: Path,
     timeout: int | None = None,
+    server: KernelServer | None = None,
+    runtime_dir: Path | None = None,
 ) -> ExecutionResult:
-    """Run ``doc`` in a fresh kernel; raise :class:`ChapterExecutionError` on a cell error."""
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
+    """Run ``doc`` in a fresh kernel; raise :class:`ChapterExecutionError` on a cell error.
+
+    The kernel is forked by ``server`` when given (else started as a new process) and is
+    shut down before this returns or raises, also when the render is interrupted.
+    """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+    from .kernels import kernel_manager, shutdown
+
     nb = build_notebook(doc)
-    ksm = KernelSpecManager(kernel_dirs=[str(kernel_dirs)])
-    km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=ksm)
+    km = kernel_manager(KERNEL_NAME, kernel_dirs, server, runtime_dir)
     client = NotebookClient(
         nb,
         km=km,
@@ -209,7 +224,11 @@ async def execute_chapter(
     result = ExecutionResult()
     cells_by_index = {c.index: c for c in doc.cells}
     first_lines: dict[int, int] = {}  # kernel execution count -> .qmd line of the code
-    async with client.async_setup_kernel(env=dict(env)):
+    try:
+        # Not nbclient's async_setup_kernel: it installs its own SIGINT/SIGTERM handlers and
+        # leaves a kernel it did not create running.
+        await client.async_start_new_kernel(env=dict(env))
+        await client.async_start_new_kernel_client()
         for idx, cell in enumerate(nb.cells):
             meta = cell.metadata["trialreport"]
             count = idx + 1
@@ -218,6 +237,11 @@ async def execute_chapter(
             try:
                 await client.async_execute_cell(cell, idx, execution_count=count)
             except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # nbclient reports *any* cancellation of a running cell as "Kernel died";
+                    # here the render was interrupted, which is not the chapter's fault
+                    raise asyncio.CancelledError from None
                 if meta["kind"] == "code":
                     where = cells_by_index[meta["index"]].display_name()
                 elif meta["kind"] == "inline":
@@ -231,6 +255,9 @@ async def execute_chapter(
                 result.cells[meta["index"]] = _merge_streams(cell.outputs)
             elif meta["kind"] == "inline":
                 result.inline.append(_inline_value(cell.outputs))
+    finally:
+        await shutdown(km, client.kc)
+        client.kc = None
     return result
 
 
@@ -254,8 +281,10 @@ def _inline_value(outputs: Sequence[Mapping[str, Any]]) -> str:
     return ""
 
 
-def kernel_env(extra: Mapping[str, str] | None, project_dir: Path) -> dict[str, str]:
-    """Environment for chapter kernels: ours + ``extra`` + the trialreport package on the path."""
+def kernel_env(extra: Mapping[str, str] | None, project_dir: Path,
+               render_id: str = "") -> dict[str, str]:
+    """Environment for chapter kernels: ours + ``extra`` + the trialreport package on the path
+    (+ the render's marker, see :data:`trialreport.render.procs.RENDER_MARKER`)."""
     env = dict(os.environ)
     env.update({k: str(v) for k, v in (extra or {}).items()})
     package_parent = str(Path(__file__).resolve().parents[2])
@@ -264,6 +293,8 @@ def kernel_env(extra: Mapping[str, str] | None, project_dir: Path) -> dict[str, 
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     env.pop("JPY_PARENT_PID", None)
+    if render_id:
+        env[RENDER_MARKER] = render_id
     return env
 
 
@@ -308,14 +339,18 @@ async def execute_many(
     kernel_dirs: Path,
     jobs: int = 2,
     on_done: Callable[[ChapterRun], None] | None = None,
+    server: KernelServer | None = None,
+    runtime_dir: Path | None = None,
 ) -> None:
-    """Execute chapters ``jobs`` at a time; the first failure cancels the others."""
+    """Execute chapters ``jobs`` at a time; the first failure cancels the others (their
+    kernels are shut down)."""
     sem = asyncio.Semaphore(max(1, jobs))
 
     async def one(run: ChapterRun) -> None:
         async with sem:
             start = time.perf_counter()
-            run.result = await execute_chapter(run.doc, cwd, env, kernel_dirs)
+            run.result = await execute_chapter(run.doc, cwd, env, kernel_dirs, server=server,
+                                               runtime_dir=runtime_dir)
             run.seconds = time.perf_counter() - start
             if on_done:
                 on_done(run)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from .procs import can_die_with_parent, die_with_parent
+
 PANDOC_TARGET = {"html": "html5", "docx": "docx", "pdf": "typst"}
 OUTPUT_SUFFIX = {"html": ".html", "docx": ".docx", "pdf": ".typ"}
 INPUT_FORMAT = "markdown+fenced_divs+raw_attribute+citations+implicit_figures"
@@ -86,7 +88,8 @@ def build_job(
 
 def run_job(job: PandocJob, cwd: Path) -> list[str]:
     """Run one pandoc job; return its warning lines. Raises PandocError when pandoc fails."""
-    proc = subprocess.run(job.args, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(job.args, cwd=cwd, capture_output=True, text=True,  # dies with us:
+                          preexec_fn=die_with_parent if can_die_with_parent() else None)
     if proc.returncode != 0:
         raise PandocError(f"pandoc ({job.fmt}) failed with exit code {proc.returncode}:\n"
                           f"{proc.stderr}")

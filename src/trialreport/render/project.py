@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,8 +93,13 @@ def _authors(value: Any) -> list[str]:
 
 
 def _resolve_date(value: Any) -> str:
+    """``today``/``now``/``last-modified`` become the render date: ``SOURCE_DATE_EPOCH`` (UTC)
+    when set, for reproducible builds, else today."""
     text = _as_text(value)
     if text in ("today", "now", "last-modified"):
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+        if epoch.isdigit():
+            return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC).date().isoformat()
         return _dt.date.today().isoformat()
     return text
 

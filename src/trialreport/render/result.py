@@ -23,6 +23,8 @@ class RenderResult:
     executed: list[str]  # chapters whose code ran (the others came from the cache)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: wall-clock seconds per phase ("execute", "kernel warm-up", "pandoc html", ...)
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 class RenderError(Exception):
