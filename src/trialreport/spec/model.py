@@ -32,6 +32,7 @@ from pydantic import (
     StrictStr,
     StringConstraints,
     ValidationError,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -50,6 +51,16 @@ SAS_FORMAT_PATTERN = r"^\$?([A-Za-z_]([A-Za-z0-9_]*[A-Za-z_])?)?\d*\.\d*$"
 FILE_STEM_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 Name = Annotated[StrictStr, StringConstraints(pattern=NAME_PATTERN)]
+CODE = {"type": ["string", "number"]}
+CODELIST_SCHEMA = {"anyOf": [
+    {"type": "array", "items": CODE, "minItems": 1},
+    {"type": "object", "additionalProperties": CODE, "minProperties": 1},
+    {"type": "null"}]}
+
+
+def _join_by_name(schema: dict[str, Any]) -> None:
+    """In the JSON Schema, ``join:`` may also be just a dataset name."""
+    schema["anyOf"] = [{"type": "string", "pattern": NAME_PATTERN}, *schema.get("anyOf", [])]
 Text = Annotated[StrictStr, StringConstraints(min_length=1)]
 
 
@@ -66,7 +77,7 @@ class VariableSpec(_Strict):
         description="Value type: text, whole number, decimal number or ISO 8601 date.")
     required: StrictBool = Field(False, description="A value must be present in every record.")
     unit: StrictStr | None = Field(None, description="Unit of measurement, for people.")
-    codelist: dict[str, str] | None = Field(
+    codelist: Annotated[dict[str, str] | None, WithJsonSchema(CODELIST_SCHEMA)] = Field(
         None, description="Allowed codes: a list, or a mapping code: decode.")
     range: tuple[StrictFloat, StrictFloat] | None = Field(
         None, description="Inclusive [low, high] for integer and number variables.")
@@ -236,7 +247,8 @@ class CrossRule(_Strict):
     optional: StrictBool = Field(False, description="foreign_key: a missing key is allowed.")
     where: Text | None = Field(None, description="Only the records where this holds.")
     join: JoinSpec | None = Field(
-        None, description="expression: the dataset joined (a name, or dataset/by/where/suffix).")
+        None, description="expression: the dataset joined (a name, or dataset/by/where/suffix).",
+        json_schema_extra=_join_by_name)
     check: Text | None = Field(None, description="expression: condition every record meets.")
     column: Name | None = Field(None, description="count: the column holding the count.")
     count_of: Name | None = Field(None, description="count: dataset whose records are counted.")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,9 +181,10 @@ class ValidationReport:
         """Write the JSON report to ``path`` (UTF-8), atomically; raises ``OSError``."""
         path = Path(path)
         head = json.dumps(self._head(), indent=2, ensure_ascii=False)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        out = open(tmp, "x", encoding="utf-8", newline="\n")  # a new file: never overwrites
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            with out:
                 out.write(head[:-2] + ',\n  "violations": [')
                 table = self.table[list(Violation.__slots__)]
                 for start in range(0, len(table), JSON_CHUNK):
@@ -196,7 +196,7 @@ class ValidationReport:
                 out.write("\n  ]\n}\n" if len(table) else "]\n}\n")
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
 
     def format_table(self, limit: int | None = 10) -> str:
