@@ -35,6 +35,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from trialreport.spec.model import SpecificationError
     from trialreport.validation import validate_folder
 
+    for option in ("data", "spec", "json"):
+        if "\0" in (getattr(args, option) or ""):
+            print(f"trialreport validate: --{option} contains a NUL character", file=sys.stderr)
+            return 2
     data = Path(args.data)
     if not data.is_dir():
         print(f"trialreport validate: data folder not found: {data}", file=sys.stderr)

@@ -95,10 +95,15 @@ def _check_header(names: list[str], path: Path, line: int) -> None:
                                 row=line, column=name)
 
 
-def _check_fields(layout: Layout, width: int, path: Path) -> None:
+def _check_fields(layout: Layout, width: int, path: Path, open_quote: bool = False) -> None:
+    """Every record has the header's number of fields. ``open_quote``: the byte scan ended
+    inside quotes, so a wrong last record is a quoted field that runs to the end of the file."""
     wrong = np.flatnonzero(layout.fields[1:] != width)
     if wrong.size:
         first = int(wrong[0]) + 1
+        if open_quote and first == layout.records - 1:
+            raise DataReadError(str(path), 'a quoted field is never closed (a " is missing)',
+                                row=int(layout.lines[first]))
         more = f" ({wrong.size - 1:,} more records also have the wrong number)" \
             if wrong.size > 1 else ""
         n = int(layout.fields[first])
@@ -135,10 +140,11 @@ def read_csv(path: Path) -> pd.DataFrame:
         _check_fields(scan_text(data.decode("utf-8")), len(names), path)  # the csv module
 
         raise DataReadError(str(path), f"not a well-formed CSV file: {exc}") from None
+    open_quote = layout.unclosed_quote_line is not None
     if layout.records != len(frame) + 1 or (layout.fields[1:] != len(names)).any():
         # a quote inside an unquoted field misleads the fast scan: read with the csv module
         layout = scan_text(data.decode("utf-8"))
-    _check_fields(layout, len(names), path)
+    _check_fields(layout, len(names), path, open_quote)
     if layout.records != len(frame) + 1 or frame.shape[1] != len(names):
         raise DataReadError(str(path), "the records could not be numbered reliably (pandas "
                             f"read {len(frame):,}, the line scan found {layout.records - 1:,})")

@@ -50,12 +50,17 @@ class YamlSource:
             line = raw.count(b"\n", 0, exc.start) + 1
             raise SpecificationError(f"{path}: line {line}: byte 0x{raw[exc.start]:02X} is not "
                                      "valid UTF-8 (save the file as UTF-8)") from None
-        loader = yaml.SafeLoader(text)
+        loader = None
         try:
+            loader = yaml.SafeLoader(text)
             node = loader.get_single_node()
             if node is not None:
                 _refuse_aliases_and_duplicates(node, path)
             data = loader.construct_document(node) if node is not None else None
+        except yaml.reader.ReaderError as exc:
+            line = text.count("\n", 0, max(exc.position, 0)) + 1
+            raise SpecificationError(f"{path}: line {line}: not valid YAML: character "
+                                     f"#x{exc.character:04x} is not allowed") from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -66,7 +71,8 @@ class YamlSource:
         except RecursionError:
             raise SpecificationError(f"{path}: the YAML is nested too deeply") from None
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
         return cls(path, node, data)
 
     def line(self, location: Location) -> int | None:

@@ -40,7 +40,7 @@ import pandas as pd
 __all__ = ["CompiledRule", "RuleError", "compile_rule", "evaluate"]
 
 MAX_LENGTH = 20_000  # characters of one expression
-MAX_DEPTH = 64  # nesting of the syntax tree
+MAX_DEPTH = 100  # nesting of the syntax tree (a chain a | b | c nests one level a term)
 MAX_NODES = 5_000
 INT64 = (-(2**63), 2**63 - 1)
 ANY = "any"  # a column whose type is not known: operands are not type-checked
