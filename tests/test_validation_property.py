@@ -125,5 +125,5 @@ argument = st.one_of(
 @given(st.lists(argument, max_size=7))
 def test_random_arguments(arguments) -> None:
     tmp, root = _folder(GOOD_CSV, SPEC)
-    with tmp:
+    with tmp, contextlib.chdir(root):  # relative paths land in the temporary folder
         _run([a.replace("{root}", str(root)) for a in arguments])
