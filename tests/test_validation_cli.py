@@ -114,19 +114,25 @@ def test_data_values_cannot_drive_the_terminal(data_copy, capsys) -> None:
     assert code == 1 and "\x1b" not in out and "'\\x1b[2J\\x1b[31mX'" in out
 
 
-def test_json_round_trips_paths_and_text(tmp_path) -> None:
+def test_json_round_trips_paths_and_text(tmp_path, monkeypatch) -> None:
+    from trialreport.validation import violations
     from trialreport.validation.violations import violation_frame
 
+    monkeypatch.setattr(violations, "JSON_CHUNK", 2)  # several chunks
     report = ValidationReport(data_dir=tmp_path)
+    odd = ['a/b', '\\/', '},{"dataset":"X"}', "line\nbreak", None]
     report.add(violation_frame(dataset="DM", file="/a/b\\c/dm.csv", rule="type",
-                               message='is "odd" / ünïcode', rows=[2, 3],
-                               values=["a/b", "\\/"], variable="X"))
+                               message='is "odd" / ünïcode', rows=[2, 3, 4, 5, 6],
+                               values=odd, variable="X"))
     target = tmp_path / "r.json"
     report.write_json(target)
     text = target.read_text(encoding="utf-8")
     data = json.loads(text)
-    assert [v["value"] for v in data["violations"]] == ["a/b", "\\/"]
+    assert [v["value"] for v in data["violations"]] == odd
+    lines = text.splitlines()
+    assert [line.startswith('    {"dataset": "DM"') or line.startswith('    {"dataset":"DM"')
+            for line in lines[7:12]] == [True] * 5 and lines[12:] == ["  ]", "}"]
     assert data["violations"][0]["file"] == "/a/b\\c/dm.csv" and "\\/a" not in text
     assert data["violations"][1]["message"] == 'is "odd" / ünïcode'
-    assert data["violations"][0]["row"] == 2 and data["n_errors"] == 2
-    assert [v.row for v in report.violations] == [2, 3]
+    assert data["violations"][0]["row"] == 2 and data["n_errors"] == 5
+    assert [v.row for v in report.violations] == [2, 3, 4, 5, 6]

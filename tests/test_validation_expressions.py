@@ -214,3 +214,17 @@ def test_shipped_specification_rules_all_compile() -> None:
     for ds in spec.datasets.values():
         for rule in ds.rules:
             assert compile_rule(rule.check, ds.types).type == "bool"
+
+
+@pytest.mark.parametrize("expression", [
+    "S == 'Y'", "S != 'Y'", "'N' == S", "S.isin(['Y', 'Q'])", "S == 'absent'",
+    "S != 'absent'", "~S.isin(['N']) & (S != 'Y')", "S.isin([])"])
+def test_text_codes_give_the_same_result(expression) -> None:
+    import numpy as np
+
+    texts = np.array(["N", "Y", "  "], dtype=object)
+    codes = np.array([1, 0, -1, 1, 2, 0, -1])
+    frame = pd.DataFrame({"S": pd.Series(np.append(texts, None)[codes], dtype=object)})
+    rule = compile_rule(expression, {"S": "string"})
+    plain = evaluate(rule, frame).tolist()
+    assert evaluate(rule, frame, {"S": (codes, texts)}).tolist() == plain

@@ -28,6 +28,7 @@ NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 ISO_DATE = r"\d{4}-\d{2}-\d{2}"
 INT64 = (-(2**63), 2**63 - 1)
 DATE_LIMITS = (pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D"))
+Categories = tuple[np.ndarray, np.ndarray]
 MESSAGES = {
     "integer": "is not an integer",
     "number": "is not a number",
@@ -129,9 +130,18 @@ def _typed(values: np.ndarray, invalid: np.ndarray, col: Column, kind: str,
     return pd.Series(col.per_record(texts, None), index=index, dtype=object)
 
 
-def check_column(ctx: DatasetContext, var: VariableSpec
-                 ) -> tuple[pd.Series, np.ndarray, list]:
-    """Typed column, per-record "did not parse" flags and violation batches of ``var``."""
+@dataclass
+class CheckedColumn:
+    """What :func:`check_column` found for one variable."""
+
+    typed: pd.Series  # the values, typed; missing where empty, a missing spelling or invalid
+    unparsed: np.ndarray  # per record: the text is not a valid value (reported as "type")
+    batches: list  # violation batches
+    codes: Categories | None  # text columns: (per-record code, -1 when missing; distinct texts)
+
+
+def check_column(ctx: DatasetContext, var: VariableSpec) -> CheckedColumn:
+    """Parse and check one variable (it must be a column of the text)."""
     texts, codes = _categories(ctx.text[var.name])
     missing = np.isin(texts, list(ctx.spec.missing_values)) if len(texts) else \
         np.zeros(0, dtype=bool)
@@ -140,7 +150,8 @@ def check_column(ctx: DatasetContext, var: VariableSpec
     invalid = missing | (problem != None)  # noqa: E711 (element-wise)
     batches = []
     bad = col.per_record(problem, None)
-    where = np.flatnonzero(bad != None)  # noqa: E711
+    unparsed = bad != None  # noqa: E711
+    where = np.flatnonzero(unparsed)
     if len(where):
         batches.append(ctx.batch(where, "type", bad[where], variable=var.name))
     if var.required:
@@ -153,8 +164,11 @@ def check_column(ctx: DatasetContext, var: VariableSpec
         where = np.flatnonzero(col.per_record(failing, False))
         if len(where):
             batches.append(ctx.batch(where, rule, message, variable=var.name))
-    unparsed = bad != None  # noqa: E711
-    return _typed(values, invalid, col, var.type, ctx.text.index), unparsed, batches
+    category_codes = None
+    if var.type == "string":
+        category_codes = (np.where(col.per_record(invalid, True), -1, codes), texts)
+    return CheckedColumn(_typed(values, invalid, col, var.type, ctx.text.index), unparsed,
+                         batches, category_codes)
 
 
 def _value_checks(var: VariableSpec, values: np.ndarray, valid: np.ndarray,

@@ -40,16 +40,19 @@ def check_dataset(text: pd.DataFrame, spec: DatasetSpec, path: Path
             batches.append(ctx.file_problem(
                 "extra-column", f"column {name} is not in the specification (ignored)",
                 variable=str(name), row=1, severity="warning"))
-    typed, unparsed = {}, {}
-    for var in spec.variables:
-        if var.name in text.columns:
-            typed[var.name], unparsed[var.name], found = check_column(ctx, var)
-            batches += found
+    columns = {var.name: check_column(ctx, var) for var in spec.variables
+               if var.name in text.columns}
+    for column in columns.values():
+        batches += column.batches
     if missing:
         return None, batches
-    typed_frame = pd.DataFrame(typed, index=text.index)
-    unparsed_frame = pd.DataFrame(unparsed, index=text.index)
-    batches += check_keys(ctx, typed_frame)
-    batches += check_windows(ctx, typed_frame)
-    batches += check_row_rules(ctx, typed_frame, unparsed_frame)
-    return Checked(ctx, typed_frame, unparsed_frame), batches
+    # copy=False: no consolidation of the columns into one block (a copy of every value)
+    typed = pd.DataFrame({n: c.typed for n, c in columns.items()}, index=text.index,
+                         copy=False)
+    unparsed = pd.DataFrame({n: c.unparsed for n, c in columns.items()}, index=text.index,
+                            copy=False)
+    codes = {n: c.codes for n, c in columns.items() if c.codes is not None}
+    batches += check_keys(ctx, typed)
+    batches += check_windows(ctx, typed)
+    batches += check_row_rules(ctx, typed, unparsed, codes)
+    return Checked(ctx, typed, unparsed), batches

@@ -408,13 +408,39 @@ def _or(a: Any, b: Any) -> Any:
 
 
 class _Evaluator:
-    """Walks a checked tree over the columns of ``frame``."""
+    """Walks a checked tree over the columns of ``frame``.
 
-    def __init__(self, frame: pd.DataFrame):
+    ``codes`` (optional) gives text columns as (per-record code, -1 when missing; distinct
+    texts): ``X == 'text'``, ``X != 'text'`` and ``X.isin([...])`` then compare integer codes
+    instead of every record's string, with the same result.
+    """
+
+    def __init__(self, frame: pd.DataFrame, codes: Mapping[str, tuple] | None = None):
         self.frame = frame
+        self.codes = codes or {}
 
     def value(self, node: ast.AST) -> Any:
         return getattr(self, f"_{type(node).__name__}")(node)
+
+    def _coded(self, node: ast.AST) -> tuple[np.ndarray, np.ndarray] | None:
+        if isinstance(node, ast.Name) and node.id in self.codes:
+            return self.codes[node.id]
+        return None
+
+    def _compare_text(self, op: ast.cmpop, left: ast.AST, right: ast.AST) -> Any:
+        """``column == 'text'`` (either order, or ``!=``) on codes, else None."""
+        if not isinstance(op, ast.Eq | ast.NotEq):
+            return None
+        for column, literal in ((left, right), (right, left)):
+            coded = self._coded(column)
+            if coded is not None and isinstance(literal, ast.Constant) \
+                    and isinstance(literal.value, str):
+                codes, texts = coded
+                hit = np.flatnonzero(texts == literal.value)
+                equal = codes == hit[0] if len(hit) else np.zeros(len(codes), dtype=bool)
+                result = equal if isinstance(op, ast.Eq) else ~equal
+                return pd.Series(result, index=self.frame.index)
+        return None
 
     def _Name(self, node: ast.Name) -> Any:
         return self.frame[node.id]
@@ -428,6 +454,10 @@ class _Evaluator:
     _Tuple = _List
 
     def _Compare(self, node: ast.Compare) -> Any:
+        if len(node.ops) == 1:
+            fast = self._compare_text(node.ops[0], node.left, node.comparators[0])
+            if fast is not None:
+                return fast
         operands = [self.value(node.left), *(self.value(c) for c in node.comparators)]
         result: Any = True
         for i, op in enumerate(node.ops):
@@ -477,6 +507,11 @@ class _Evaluator:
                 prefix = tuple(args[0]) if isinstance(args[0], list) else args[0]
                 return text.str.startswith(prefix, na=False)
             return text.str.match(args[0], na=False)
+        coded = self._coded(func.value)
+        if func.attr == "isin" and coded is not None:
+            codes, texts = coded
+            inside = np.append(np.isin(texts, np.asarray(args[0], dtype=object)), False)
+            return pd.Series(inside[codes], index=self.frame.index)
         receiver = self.value(func.value)
         if not _is_series(receiver):
             return _scalar_method(func.attr, receiver, args)
@@ -506,16 +541,18 @@ def _scalar_method(method: str, value: Any, args: list) -> Any:
     return args[0] <= value <= args[1]
 
 
-def evaluate(rule: CompiledRule | str, frame: pd.DataFrame) -> pd.Series:
+def evaluate(rule: CompiledRule | str, frame: pd.DataFrame,
+             codes: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> pd.Series:
     """Boolean Series: True where the rule holds for the record (missing counts as False).
 
     ``rule`` is a :class:`CompiledRule` or an expression, which is then checked against the
-    frame's columns first (raising :class:`RuleError`).
+    frame's columns first (raising :class:`RuleError`). ``codes`` optionally gives text
+    columns of ``frame`` as category codes (see :class:`_Evaluator`), for speed only.
     """
     if isinstance(rule, str):
         rule = compile_rule(rule, [str(c) for c in frame.columns])
     with np.errstate(all="ignore"):
-        result = _Evaluator(frame).value(rule.tree.body)
+        result = _Evaluator(frame, codes).value(rule.tree.body)
     if not _is_series(result):
         result = pd.Series(bool(result), index=frame.index)
     return result.astype("boolean").fillna(False).astype(bool)

@@ -56,14 +56,18 @@ def check_windows(ctx: DatasetContext, typed: pd.DataFrame) -> list:
                                        f"{w.by} ({spans})", variable=w.column)]
 
 
-def check_row_rules(ctx: DatasetContext, typed: pd.DataFrame, unusable: pd.DataFrame
-                    ) -> list:
-    """Records failing a row rule; one violation per column the rule names."""
+def check_row_rules(ctx: DatasetContext, typed: pd.DataFrame, unusable: pd.DataFrame,
+                    codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> list:
+    """Records failing a row rule; one violation per column the rule names.
+
+    ``codes`` (text column -> per-record code, distinct texts) lets ``==`` and ``isin`` on
+    text compare small integers instead of a million strings.
+    """
     batches = []
     for rule in ctx.spec.rules:
         try:
             compiled = compile_rule(rule.check, ctx.spec.types)
-            holds = evaluate(compiled, typed).to_numpy(dtype=bool)
+            holds = evaluate(compiled, typed, codes).to_numpy(dtype=bool)
         except (RuleError, TypeError, ValueError, ArithmeticError) as exc:
             raise RuleEvaluationError(f"{ctx.spec.source or ctx.spec.name}: rule {rule.id} "
                                       f"cannot be evaluated on {ctx.path}: {exc}") from None

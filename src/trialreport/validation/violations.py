@@ -58,14 +58,16 @@ def violation_frame(*, dataset: str, file: str, rule: Any, message: Any,
 
     def column(value: Any) -> Any:
         if value is None or isinstance(value, str):
-            return [value] * n
+            same = np.empty(n, dtype=object)
+            same.fill(value)  # one shared object (np.full would copy the text n times)
+            return same
         return np.asarray(value, dtype=object)
 
     return pd.DataFrame({
         "severity": column(severity), "dataset": column(dataset), "file": column(file),
         "row": pd.array(rows, dtype="Int64"), "subject": column(subjects),
         "variable": column(variable), "rule": column(rule), "value": column(values),
-        "message": column(message)})
+        "message": column(message)}, copy=False)
 
 
 def _objects(table: pd.DataFrame) -> list[Violation]:
@@ -187,12 +189,16 @@ class ValidationReport:
             with out:
                 out.write(head[:-2] + ',\n  "violations": [')
                 table = self.table[list(Violation.__slots__)]
+                # Between two records pandas writes '},{"dataset":', which cannot occur inside
+                # a JSON string (its quotes are escaped): one record per line. pandas escapes
+                # every "/" as "\/"; both mean "/" (the module tests read paths back).
+                between = f'}},{{"{Violation.__slots__[0]}":'
                 for start in range(0, len(table), JSON_CHUNK):
                     chunk = table.iloc[start:start + JSON_CHUNK]
-                    text = chunk.to_json(orient="records", lines=True, force_ascii=False)
-                    # pandas escapes every "/" as "\/"; both mean "/" (see the module tests)
-                    records = text.replace("\\/", "/").strip("\n").split("\n")
-                    out.write(("," if start else "") + "\n    " + ",\n    ".join(records))
+                    text = chunk.to_json(orient="records", force_ascii=False)[1:-1]
+                    text = text.replace("\\/", "/").replace(between, between[:2] + "\n    "
+                                                              + between[2:])
+                    out.write(("," if start else "") + "\n    " + text)
                 out.write("\n  ]\n}\n" if len(table) else "]\n}\n")
             os.replace(tmp, path)
         except BaseException:
