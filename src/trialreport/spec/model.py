@@ -15,8 +15,6 @@ for a misspelling, the nearest valid key.
 from __future__ import annotations
 
 import re
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,19 +29,19 @@ from pydantic import (
     StrictInt,
     StrictStr,
     StringConstraints,
-    ValidationError,
     WithJsonSchema,
     field_validator,
 )
 
-from trialreport.spec.yamlsource import Location, SpecificationError, YamlSource, nearest
+from trialreport.spec._consistency import check_dataset_spec, check_rules_file
+from trialreport.spec._messages import validate_located
+from trialreport.spec.yamlsource import SpecificationError, YamlSource
 
 __all__ = ["VARIABLE_TYPES", "CrossRule", "DatasetSpec", "JoinSpec", "RowRule", "RulesFile",
            "Specification", "SpecificationError", "VariableSpec", "Windows",
            "load_dataset_spec", "load_specification"]
 
 VARIABLE_TYPES = ("string", "integer", "number", "date")
-CROSS_RULE_TYPES = ("foreign_key", "expression", "count")
 NOT_DATASET_FILES = {"rules.yml", "study.yml"}
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 # SAS format: optional $, a name not ending in a digit, a width, a period, decimals (8.2, DATE9.)
@@ -279,12 +277,6 @@ class RulesFile(_Strict):
         return () if raw is None else raw
 
 
-# Keys each kind of cross rule takes besides id, description, type and dataset.
-CROSS_RULE_KEYS = {"foreign_key": ({"columns", "reference"}, {"optional", "where"}),
-                   "expression": ({"check"}, {"join", "where", "columns"}),
-                   "count": ({"column", "count_of"}, set())}
-
-
 @dataclass(frozen=True)
 class Specification:
     """Every dataset specification plus the cross-dataset rules."""
@@ -305,236 +297,6 @@ class Specification:
                 if any(v.identifying for v in ds.variables)}
 
 
-# -- pydantic errors as messages a person can act on ------------------------------------------
-
-
-def _candidates(annotation: Any) -> list[Any]:
-    """The member types of ``X | None`` / ``Annotated[X, ...]``, else ``[annotation]``."""
-    origin = typing.get_origin(annotation)
-    if origin is Annotated:
-        return _candidates(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType):
-        return [c for a in typing.get_args(annotation) for c in _candidates(a)
-                if c is not type(None)]
-    return [annotation]
-
-
-def _model_at(model: type[BaseModel], location: Location) -> type[BaseModel] | None:
-    """The model class whose mapping sits at ``location`` inside ``model``'s data."""
-    current: Any = model
-    for step in location:
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            fields = {f.alias or n: f for n, f in current.model_fields.items()}
-            if step not in fields:
-                return None
-            current = fields[step].annotation
-            continue
-        container = next((c for c in _candidates(current)
-                          if typing.get_origin(c) in (tuple, list, dict)), None)
-        if container is None:
-            return None
-        args = typing.get_args(container)
-        current = args[-1] if typing.get_origin(container) is dict else args[0]
-    models = [c for c in _candidates(current) if isinstance(c, type)
-              and issubclass(c, BaseModel)]
-    return models[0] if models else None
-
-
-def _keys(model: type[BaseModel] | None) -> list[str]:
-    if model is None:
-        return []
-    return [f.alias or n for n, f in model.model_fields.items()]
-
-
-def _message(error: dict[str, Any], root: type[BaseModel]) -> tuple[Location, str, Location]:
-    """(location of the line, message, entry named) for one pydantic error."""
-    loc = tuple(step for step in error["loc"] if step != "[key]")
-    kind, given = error["type"], error.get("input")
-    shown = repr(given) if not isinstance(given, dict | list) else type(given).__name__
-    if kind == "extra_forbidden":
-        valid = _keys(_model_at(root, loc[:-1]))
-        hint = nearest(loc[-1], valid) or (f" (valid keys: {', '.join(valid)})" if valid else "")
-        return loc, f"unknown key {loc[-1]!r}{hint}", loc[:-1]
-    if kind == "missing":
-        return loc[:-1], f"required key {loc[-1]!r} is missing", loc[:-1]
-    if kind == "literal_error":
-        expected = re.findall(r"'([^']*)'", error.get("ctx", {}).get("expected", ""))
-        return loc, (f"{shown} is not one of {', '.join(expected)}"
-                     f"{nearest(given, expected)}"), loc
-    messages = {
-        "bool_type": f"must be true or false, not {shown}",
-        "string_type": f"must be text, not {shown}",
-        "int_type": f"must be a whole number, not {shown}",
-        "float_type": f"must be a number, not {shown}",
-        "tuple_type": f"must be a list, not {shown}",
-        "list_type": f"must be a list, not {shown}",
-        "dict_type": f"must be a mapping (key: value), not {shown}",
-        "model_type": f"must be a mapping (key: value), not {shown}",
-        "model_attributes_type": f"must be a mapping (key: value), not {shown}",
-        "string_pattern_mismatch": f"{shown} is not allowed here (expected the form "
-                                   f"{error.get('ctx', {}).get('pattern', '')})",
-        "string_too_short": "must not be empty",
-    }
-    if kind in messages:
-        return loc, messages[kind], loc
-    text = str(error.get("msg", kind))
-    return loc, text.removeprefix("Value error, "), loc
-
-
-def _validate(model: type[BaseModel], source: YamlSource) -> Any:
-    """``model`` built from the source's data, or every problem recorded on ``source``."""
-    try:
-        return model.model_validate(source.data)
-    except ValidationError as exc:
-        for error in exc.errors(include_url=False):
-            at, message, entry = _message(error, model)
-            source.add(at, message, entry)
-        source.raise_problems()
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-# -- checks that span several entries ----------------------------------------------------------
-
-
-def _compile(source: YamlSource, location: Location, rule_id: str, expression: str,
-             columns: dict[str, str]) -> None:
-    from trialreport.validation.expressions import RuleError, compile_rule  # no import cycle
-
-    try:
-        compile_rule(expression, columns)
-    except RuleError as exc:
-        hint = ""
-        unknown = re.match(r"unknown column (\w+)", str(exc))
-        if unknown:
-            hint = nearest(unknown.group(1), columns)
-        source.add(location, f"rule {rule_id}: {exc}{hint}")
-
-
-def _check_codes(var: VariableSpec) -> str | None:
-    if var.codelist is None:
-        return None
-    if var.type == "date":
-        return "a date variable takes no codelist"
-    for code in var.codelist:
-        if var.type == "integer" and not re.fullmatch(r"[+-]?\d+", code):
-            return f"codelist code {code!r} is not an integer"
-        if var.type == "number":
-            try:
-                float(code)
-            except ValueError:
-                return f"codelist code {code!r} is not a number"
-    return None
-
-
-def _check_dataset(ds: DatasetSpec, source: YamlSource) -> None:
-    names: dict[str, int] = {}
-    for i, var in enumerate(ds.variables):
-        at = ("variables", i)
-        if var.name in names:
-            source.add((*at, "name"), f"variable {var.name} is listed twice (first as "
-                                      f"variables[{names[var.name]}])")
-        names.setdefault(var.name, i)
-        problem = _check_codes(var)
-        if problem:
-            source.add((*at, "codelist"), problem)
-        if var.range is not None:
-            if var.type not in ("integer", "number"):
-                source.add((*at, "range"), f"a {var.type} variable takes no range")
-            elif var.range[0] > var.range[1]:
-                source.add((*at, "range"), f"low {var.range[0]:g} is above high "
-                                           f"{var.range[1]:g}")
-        if var.pattern is not None and var.type != "string":
-            source.add((*at, "pattern"), f"a {var.type} variable takes no pattern")
-    for i, key in enumerate(ds.keys):
-        if key not in names:
-            source.add(("keys", i), f"key {key} is not a variable{nearest(key, names)}")
-    if ds.windows is not None:
-        for key in ("column", "by"):
-            name = getattr(ds.windows, key)
-            if name not in names:
-                source.add(("windows", key), f"{name} is not a variable{nearest(name, names)}")
-            elif ds.variable(name).type not in ("integer", "number"):
-                source.add(("windows", key), f"{name} is {ds.variable(name).type}, not a number")
-    ids: dict[str, int] = {}
-    for i, rule in enumerate(ds.rules):
-        at = ("rules", i)
-        if rule.id in ids:
-            source.add((*at, "id"), f"rule id {rule.id} is used twice")
-        ids.setdefault(rule.id, i)
-        for j, column in enumerate(rule.columns):
-            if column not in names:
-                source.add((*at, "columns", j), f"rule {rule.id}: {column} is not a variable"
-                                                f"{nearest(column, names)}")
-        _compile(source, (*at, "check"), rule.id, rule.check, ds.types)
-
-
-def _check_cross_rules(rules: RulesFile, datasets: dict[str, DatasetSpec],
-                       source: YamlSource, row_rule_ids: set[str]) -> None:
-    ids: set[str] = set()
-    for i, rule in enumerate(rules.rules):
-        at = ("rules", i)
-        if rule.id in ids or rule.id in row_rule_ids:
-            source.add((*at, "id"), f"rule id {rule.id} is used twice")
-        ids.add(rule.id)
-        needed, optional = CROSS_RULE_KEYS[rule.type]
-        given = rule.model_fields_set - {"id", "description", "type", "dataset"}
-        for key in sorted(needed - given):
-            source.add(at, f"rule {rule.id}: a {rule.type} rule needs {key!r}")
-        for key in sorted(given - needed - optional):
-            source.add((*at, key), f"rule {rule.id}: {key!r} does not apply to a {rule.type} "
-                                   "rule")
-        named = {"dataset": rule.dataset, "reference": rule.reference,
-                 "count_of": rule.count_of, "join": rule.join.dataset if rule.join else None}
-        missing = False
-        for key, name in named.items():
-            if name is not None and name not in datasets:
-                where = (*at, key, "dataset") if key == "join" and isinstance(
-                    source.data["rules"][i].get("join"), dict) else (*at, key)
-                source.add(where, f"rule {rule.id}: no dataset {name} in the specification"
-                                  f"{nearest(name, datasets)}")
-                missing = True
-        if missing:
-            continue
-        left = datasets[rule.dataset]
-        _check_cross_columns(rule, at, left, datasets, source)
-
-
-def _check_cross_columns(rule: CrossRule, at: Location, left: DatasetSpec,
-                         datasets: dict[str, DatasetSpec], source: YamlSource) -> None:
-    def need(column: str, ds: DatasetSpec, where: Location) -> None:
-        if column not in ds.names:
-            source.add(where, f"rule {rule.id}: {ds.name} has no column {column}"
-                              f"{nearest(column, ds.names)}")
-
-    for j, column in enumerate(rule.columns):
-        need(column, left, (*at, "columns", j))
-        if rule.type == "foreign_key" and rule.reference is not None:
-            need(column, datasets[rule.reference], (*at, "columns", j))
-    if rule.where is not None:
-        _compile(source, (*at, "where"), rule.id, rule.where, left.types)
-    if rule.type == "count" and rule.column is not None and rule.count_of is not None:
-        need(rule.column, left, (*at, "column"))
-        if rule.column in left.names and left.variable(rule.column).type not in (
-                "integer", "number"):
-            source.add((*at, "column"), f"rule {rule.id}: {rule.column} is not a number")
-        need("USUBJID", left, (*at, "dataset"))
-        need("USUBJID", datasets[rule.count_of], (*at, "count_of"))
-    if rule.type != "expression" or rule.check is None:
-        return
-    columns = dict(left.types)
-    if rule.join is not None:
-        right = datasets[rule.join.dataset]
-        join_at = (*at, "join")
-        for key in rule.join.on:
-            need(key, left, join_at)
-            need(key, right, join_at)
-        if rule.join.where is not None:
-            _compile(source, (*join_at, "where"), rule.id, rule.join.where, right.types)
-        columns.update({f"{c}{rule.join.suffix}": t for c, t in right.types.items()
-                        if c not in rule.join.on})
-    _compile(source, (*at, "check"), rule.id, rule.check, columns)
-
-
 # -- loading ------------------------------------------------------------------------------------
 
 
@@ -545,10 +307,10 @@ def load_dataset_spec(path: Path) -> DatasetSpec:
     if not isinstance(source.data, dict):
         raise SpecificationError(f"{path}: expected a mapping (dataset: ..., variables: ...) at "
                                  "the top level")
-    spec: DatasetSpec = _validate(DatasetSpec, source)
+    spec: DatasetSpec = validate_located(DatasetSpec, source)
     if spec.file is None:
         spec = spec.model_copy(update={"file": path.stem})
-    _check_dataset(spec, source)
+    check_dataset_spec(spec, source)
     source.raise_problems()
     spec._source = path
     return spec
@@ -589,9 +351,9 @@ def load_specification(folder: Path) -> Specification:
         if not isinstance(source.data, dict):
             raise SpecificationError(f"{rules_path}: expected a mapping (rules: [...]) at the "
                                      "top level")
-        rules: RulesFile = _validate(RulesFile, source)
+        rules: RulesFile = validate_located(RulesFile, source)
         row_ids = {r.id for ds in datasets.values() for r in ds.rules}
-        _check_cross_rules(rules, datasets, source, row_ids)
+        check_rules_file(rules, datasets, source, row_ids)
         source.raise_problems()
         cross = rules.rules
     return Specification(datasets=datasets, cross_rules=cross, folder=folder)
