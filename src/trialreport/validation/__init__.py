@@ -11,7 +11,7 @@ from trialreport.validation.dataset import check_dataset
 from trialreport.validation.violations import ValidationReport, Violation, violation_frame
 
 __all__ = ["DataValidationError", "ValidationReport", "Violation", "load_validated",
-           "validate_folder"]
+           "validate_folder", "violation_frame"]
 
 SHOWN_IN_ERROR = 20
 

@@ -90,7 +90,7 @@ class ValidationReport:
     records: dict[str, int] = field(default_factory=dict)  # records read, by dataset
     _parts: list[pd.DataFrame] = field(default_factory=list, repr=False)
     _table: pd.DataFrame | None = field(default=None, repr=False)
-    _objects: list[Violation] | None = field(default=None, repr=False)
+    _objects: tuple[Violation, ...] | None = field(default=None, repr=False)
 
     def add(self, batch: pd.DataFrame | Violation) -> None:
         """Add a batch from :func:`violation_frame` (or one :class:`Violation`)."""
@@ -119,10 +119,11 @@ class ValidationReport:
         return self._table
 
     @property
-    def violations(self) -> list[Violation]:
-        """Every violation as an object (made on first use)."""
+    def violations(self) -> tuple[Violation, ...]:
+        """Every violation as an object, in report order (made on first use; read-only: add
+        violations with :meth:`add`)."""
         if self._objects is None:
-            self._objects = _objects(self.table)
+            self._objects = tuple(_objects(self.table))
         return self._objects
 
     def first(self, n: int, severity: str | None = "error") -> list[Violation]:
