@@ -130,6 +130,11 @@ def _mb(x: float) -> str:
     return f"{x / 1024**2:,.0f} MB"
 
 
+def _peak(r: dict) -> str:
+    peak = r["tracemalloc_peak_bytes"]
+    return _mb(peak) if peak == peak else "-"  # NaN: not measured
+
+
 def report(results: list[dict]) -> str:
     """A small plain-text table."""
     head = (f"{'scenario':<12} {'subjects':>8} {'AEs':>8} {'ARD rows':>8} {'load s':>7} "
@@ -142,7 +147,7 @@ def report(results: list[dict]) -> str:
         lines.append(
             f"{r['scenario']:<12} {r['subjects']:>8,} {r['ae_records']:>8,} {r['ard_rows']:>8,} "
             f"{r['load_s']:>7.3f} {r['ard_s']:>7.3f} {_mb(r['maxrss_bytes']):>9} "
-            f"{_mb(r['tracemalloc_peak_bytes']) if r['tracemalloc_peak_bytes'] == r['tracemalloc_peak_bytes'] else '-':>11} {r['baseline_s']:>10.4f} "
+            f"{_peak(r):>11} {r['baseline_s']:>10.4f} "
             f"{r['tableone_s']:>10.4f} {ratio:>6.2f}")
     lines.append("ratio = baseline / tableone (below 1: the ARD baseline is faster)")
     return "\n".join(lines)

@@ -6,6 +6,7 @@ Exit status: 0 success, 1 the data or the result is not right, 2 a usage error.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,22 +14,56 @@ from pathlib import Path
 from trialreport.paths import project_root
 
 
+def _json_target(value: str | None) -> tuple[Path | None, str | None]:
+    """(path, problem) for ``--json``: its folder must exist and be writable."""
+    if value is None:
+        return None, None
+    path = Path(value)
+    if path.is_dir():
+        return None, f"--json {value}: is a folder; give a file name"
+    folder = path.parent
+    if not folder.is_dir():
+        return None, f"--json {value}: folder {folder} does not exist"
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not
+                                                   os.access(path, os.W_OK)):
+        return None, f"--json {value}: cannot write there (permission denied)"
+    return path, None
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from trialreport.io.readers import SizeLimitError, max_bytes
     from trialreport.spec.model import SpecificationError
     from trialreport.validation import validate_folder
 
+    for option in ("data", "spec", "json"):
+        if "\0" in (getattr(args, option) or ""):
+            print(f"trialreport validate: --{option} contains a NUL character", file=sys.stderr)
+            return 2
     data = Path(args.data)
     if not data.is_dir():
         print(f"trialreport validate: data folder not found: {data}", file=sys.stderr)
         return 2
+    json_path, problem = _json_target(args.json)
+    if problem:
+        print(f"trialreport validate: {problem}", file=sys.stderr)
+        return 2
+    if args.show < 1:
+        print("trialreport validate: --show must be at least 1", file=sys.stderr)
+        return 2
     try:
+        max_bytes()
         report = validate_folder(data, Path(args.spec))
-    except SpecificationError as exc:
+    except (SpecificationError, SizeLimitError) as exc:
         print(f"trialreport validate: {exc}", file=sys.stderr)
         return 2
-    print(report.format_table())
-    if args.json:
-        report.write_json(Path(args.json))
+    print(report.format_table(limit=args.show))
+    if json_path is not None:
+        try:
+            report.write_json(json_path)
+        except OSError as exc:
+            print(f"trialreport validate: --json {args.json}: cannot write ({exc.strerror})",
+                  file=sys.stderr)
+            return 2
     return 0 if report.ok else 1
 
 
@@ -51,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=str(root / "data"), help="data folder (default: data/)")
     p.add_argument("--spec", default=str(root / "data_spec"), help="specification folder")
     p.add_argument("--json", metavar="FILE", help="also write every violation as JSON")
+    p.add_argument("--show", type=int, default=10, metavar="N",
+                   help="list at most N violations of each rule and column (default 10)")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("make-data", help="regenerate the synthetic ALEVIATE demonstration data")

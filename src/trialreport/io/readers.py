@@ -1,20 +1,23 @@
 """Read one dataset file into a DataFrame of strings, with errors that name file, row and column.
 
-Every value is read as text (missing values as ``None``) so that the validator, not the reader,
-decides what a value means; rows are numbered as a person sees them in the file (line 1 is the
-CSV header, so the first record is row 2; SAS transport and Parquet records count from 1).
+Every value is read as text so that the validator, not the reader, decides what a value means
+(CSV: each column a pandas ``category`` of the strings as written, the empty field missing, see
+:mod:`trialreport.io.csv_reader`; SAS transport and Parquet: ``object`` text, ``None`` missing,
+see :mod:`trialreport.io.xpt` and :mod:`trialreport.io.parquet`). The frame's index gives the row
+a person sees through :func:`row_number` (a CSV record's physical start line, the header being
+line 1; SAS transport and Parquet records count from 1).
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from trialreport.io.csv_reader import read_csv
+from trialreport.io.errors import DataReadError
 from trialreport.io.meta import TableMeta, VariableMeta
 
 # Files above 512 MiB are refused (override with TRIALREPORT_MAX_FILE_MB).
@@ -22,31 +25,28 @@ DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 SUFFIXES = (".csv", ".xpt", ".parquet")
 # Formats whose first record is row 1 (a CSV header is row 1, so its first record is row 2).
 RECORD_ONE_IS_ROW_ONE = (".xpt", ".parquet")
-BOM = b"\xef\xbb\xbf"
+SIZE_VARIABLE = "TRIALREPORT_MAX_FILE_MB"
+
+__all__ = ["DEFAULT_MAX_BYTES", "DataReadError", "SizeLimitError", "find_data_file",
+           "max_bytes", "read_table", "read_table_with_meta", "row_number"]
 
 
-@dataclass
-class DataReadError(Exception):
-    """A file cannot be read; names the file and, where known, the row and column."""
-
-    file: str
-    message: str
-    row: int | None = None
-    column: str | None = None
-
-    def __str__(self) -> str:
-        where = [self.file]
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.column is not None:
-            where.append(f"column {self.column}")
-        return f"{', '.join(where)}: {self.message}"
+class SizeLimitError(ValueError):
+    """TRIALREPORT_MAX_FILE_MB is not a positive number of MiB (a usage error)."""
 
 
 def max_bytes() -> int:
     """The size limit in bytes (environment variable TRIALREPORT_MAX_FILE_MB, in MiB)."""
-    env = os.environ.get("TRIALREPORT_MAX_FILE_MB")
-    return int(float(env) * 1024 * 1024) if env else DEFAULT_MAX_BYTES
+    env = os.environ.get(SIZE_VARIABLE)
+    if not env:
+        return DEFAULT_MAX_BYTES
+    try:
+        mib = float(env)
+    except ValueError:
+        mib = math.nan
+    if not math.isfinite(mib) or mib <= 0:
+        raise SizeLimitError(f"{SIZE_VARIABLE} must be a positive number of MiB, not {env!r}")
+    return int(mib * 1024 * 1024)
 
 
 def find_data_file(folder: Path, stem: str) -> Path | None:
@@ -59,50 +59,6 @@ def find_data_file(folder: Path, stem: str) -> Path | None:
                 if candidate.is_file():
                     return candidate
     return None
-
-
-def _first_bad_utf8(data: bytes, path: Path) -> DataReadError:
-    """Locate the first byte that is not UTF-8 as a (row, column) of the CSV."""
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        start = data.rfind(b"\n", 0, exc.start) + 1
-        row = data.count(b"\n", 0, exc.start) + 1
-        end = data.find(b"\n", exc.start)
-        line = data[start:end if end >= 0 else len(data)].decode("utf-8", errors="replace")
-        header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8", errors="replace")]))
-        fields = next(csv.reader([line]), [])
-        column = None
-        for i, value in enumerate(fields):
-            if "\ufffd" in value:
-                column = header[i] if i < len(header) else f"field {i + 1}"
-                break
-        byte = data[exc.start:exc.start + 1].hex().upper()
-        return DataReadError(str(path), f"byte 0x{byte} is not valid UTF-8 (save the file as "
-                             "UTF-8)", row=row, column=column)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    data = path.read_bytes()
-    if data.startswith(BOM):
-        data = data[len(BOM):]
-    if not data.strip():
-        raise DataReadError(str(path), "the file is empty (expected a header row and records)",
-                            row=1)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _first_bad_utf8(data, path) from None
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            na_values=[""], skipinitialspace=False, skip_blank_lines=False)
-    except pd.errors.ParserError as exc:
-        raise DataReadError(str(path), f"not a well-formed CSV file: {exc}") from None
-    # Blank lines are dropped after reading, so the index still counts every line of the file
-    # and row numbers in messages stay those a person sees.
-    frame = frame[frame.notna().any(axis=1)]
-    return frame.astype(object).where(frame.notna(), None)
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -133,11 +89,13 @@ def read_table_with_meta(path: Path) -> tuple[pd.DataFrame, TableMeta]:
         from trialreport.io.parquet import read_parquet
 
         return read_parquet(path)
-    frame = _read_csv(path)
+    frame = read_csv(path)
     return frame, TableMeta(file=str(path), file_format="csv",
                             variables=tuple(VariableMeta(name=str(c)) for c in frame.columns))
 
 
 def row_number(path: Path, index: int) -> int:
-    """The row a person sees for DataFrame index ``index`` (CSV: header is row 1)."""
+    """The row a person sees for DataFrame index ``index`` (CSV: the index is the record's
+    start line minus 2, the header being line 1; SAS transport and Parquet: record 1 is row
+    1)."""
     return index + (1 if Path(path).suffix.lower() in RECORD_ONE_IS_ROW_ONE else 2)

@@ -3,11 +3,16 @@
 from trialreport.spec.model import (
     CrossRule,
     DatasetSpec,
+    JoinSpec,
     RowRule,
     Specification,
+    SpecificationError,
     VariableSpec,
+    Windows,
+    load_dataset_spec,
     load_specification,
 )
 
-__all__ = ["CrossRule", "DatasetSpec", "RowRule", "Specification", "VariableSpec",
+__all__ = ["CrossRule", "DatasetSpec", "JoinSpec", "RowRule", "Specification",
+           "SpecificationError", "VariableSpec", "Windows", "load_dataset_spec",
            "load_specification"]

@@ -33,17 +33,39 @@ def allowed_values(var: VariableSpec) -> str:
     return ""
 
 
+def sas_metadata(var: VariableSpec) -> str:
+    """SAS length and format of a variable in words (empty when neither is declared)."""
+    parts = []
+    if var.length is not None:
+        parts.append(f"length {var.length}")
+    if var.format is not None:
+        parts.append(f"format {var.format}")
+    return "; ".join(parts)
+
+
+def missing_spellings(ds: DatasetSpec) -> str:
+    """The declared missing-value spellings besides the empty field, quoted (or empty)."""
+    extra = [m for m in ds.missing_values if m]
+    return ", ".join(f'"{_cell(m)}"' for m in extra)
+
+
 def dataset_markdown(ds: DatasetSpec, heading_level: int = 2) -> str:
     """One dataset: purpose, structure, keys, a variable table and its row rules."""
     hashes = "#" * heading_level
+    sas = any(v.length is not None or v.format is not None for v in ds.variables)
+    missing = missing_spellings(ds)
     lines = [f"{hashes} {ds.name}: {_cell(ds.label)} {{.unnumbered}}", "",
              f"File `{ds.file}.csv` (or `.xpt`); {_cell(ds.structure).lower() or 'records'}; "
-             f"key: {', '.join(ds.keys) or 'none'}.", "",
-             "| Variable | Label | Type | Unit | Required | Allowed values |",
-             "|:-------|:--------------|:-----|:-----|:--------|:----------------------|"]
+             f"key: {', '.join(ds.keys) or 'none'}."
+             + (f" Missing values: an empty field or {missing}." if missing else ""), "",
+             "| Variable | Label | Type | Unit | Required | Allowed values |"
+             + (" SAS |" if sas else ""),
+             "|:-------|:--------------|:-----|:-----|:--------|:----------------------|"
+             + (":------|" if sas else "")]
     for v in ds.variables:
         lines.append(f"| {v.name} | {_cell(v.label)} | {v.type} | {_cell(v.unit or '')} | "
-                     f"{'yes' if v.required else 'no'} | {_cell(allowed_values(v))} |")
+                     f"{'yes' if v.required else 'no'} | {_cell(allowed_values(v))} |"
+                     + (f" {_cell(sas_metadata(v))} |" if sas else ""))
     rules = [(r.id, r.description) for r in ds.rules]
     if ds.windows is not None:
         spans = "; ".join(f"{k}: day {a} to {b}" for k, (a, b) in ds.windows.limits.items())

@@ -323,7 +323,8 @@ def _data_files(adam_dir: Path) -> list[Path]:
             for _, paths in sorted(by_stem.items())]
 
 
-def _rules(names: list[str], with_subject: set[str]) -> str:
+def _rules(names: list[str], with_subject: set[str], subject_missing: set[str] = frozenset()
+           ) -> str:
     header = ["Cross-dataset rules inferred by trialreport: every record of a dataset other "
               "than ADSL belongs to a subject in ADSL.",
               "Add expression and count rules by hand (see the trialreport documentation)."]
@@ -331,10 +332,15 @@ def _rules(names: list[str], with_subject: set[str]) -> str:
     if "ADSL" in with_subject:
         for name in names:
             if name != "ADSL" and name in with_subject:
-                rules.append({"id": f"X-{len(rules) + 1:02d}",
-                              "description": f"Every {name} record belongs to a subject in ADSL",
-                              "type": "foreign_key", "dataset": name, "columns": ["USUBJID"],
-                              "reference": "ADSL"})
+                rule = {"id": f"X-{len(rules) + 1:02d}",
+                        "description": f"Every {name} record belongs to a subject in ADSL",
+                        "type": "foreign_key", "dataset": name, "columns": ["USUBJID"],
+                        "reference": "ADSL"}
+                if name in subject_missing:  # records without a subject (a screening log)
+                    rule["description"] = (f"Every {name} record with a subject identifier "
+                                           "belongs to a subject in ADSL")
+                    rule["optional"] = True
+                rules.append(rule)
     else:
         header.append("No ADSL with USUBJID was found, so there are no rules.")
     return document(header, {"rules": rules}, "rules")
@@ -364,17 +370,20 @@ def write_specifications(adam_dir: Path, out_dir: Path, define_path: Path | None
     order = sorted(names, key=lambda n: (n != "ADSL", n))
     texts: dict[Path, str] = {}
     with_subject: set[str] = set()
+    subject_missing: set[str] = set()
     for path, name in zip(files, names, strict=True):
         frame, meta = read_table_with_meta(path)
         inferred = _infer(frame, meta, define, name, path.stem, order.index(name) + 1,
                           sas_attributes)
         if "USUBJID" in frame.columns:
             with_subject.add(name)
+            if frame["USUBJID"].isna().any():
+                subject_missing.add(name)
         header = [f"Specification of {name} inferred by trialreport from {path.name}: review "
                   "every line before relying on it.", *inferred.header]
         target = out_dir / f"{path.stem.lower()}.yml"
         if target.name in NOT_DATASET_FILES:
             target = out_dir / f"{path.stem.lower()}_dataset.yml"
         texts[target] = document(header, inferred.spec, "variables", inferred.notes)
-    texts[out_dir / "rules.yml"] = _rules(order, with_subject)
+    texts[out_dir / "rules.yml"] = _rules(order, with_subject, subject_missing)
     return write_all(texts, overwrite=overwrite)

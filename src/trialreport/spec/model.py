@@ -1,40 +1,130 @@
-"""Typed model of the data specification, loaded from one YAML file per dataset.
+"""Typed, strict model of the data specification, loaded from one YAML file per dataset.
 
-Each ``data_spec/<dataset>.yml`` names the dataset, its file stem, keys, every variable (name,
-label, type, unit, required, codelist or range, pattern, identifying) and row rules; ``rules.yml``
-holds the cross-dataset rules. ``study.yml`` (the study definition) lives beside them but is not
-part of the data specification.
+Each ``data_spec/<dataset>.yml`` names the dataset, its file stem, keys, the spellings that mean
+"missing", every variable (name, label, type, unit, required, codelist or range, pattern,
+identifying, SAS length and format) and row rules; ``rules.yml`` holds the cross-dataset rules.
+``study.yml`` (the study definition) lives beside them but is not part of the data
+specification. ``docs/data_spec.md`` documents every key.
+
+The models are pydantic models that forbid unknown keys: a misspelt key, a value of the wrong
+type, a rule outside the rule language or naming an unknown column, a bad regular expression or
+an unknown rule type is a :class:`SpecificationError` naming the file, the line, the entry and,
+for a misspelling, the nearest valid key.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
+
+from trialreport.spec._consistency import check_dataset_spec, check_rules_file
+from trialreport.spec._messages import validate_located
+from trialreport.spec.yamlsource import SpecificationError, YamlSource
+
+__all__ = ["VARIABLE_TYPES", "CrossRule", "DatasetSpec", "JoinSpec", "RowRule", "RulesFile",
+           "Specification", "SpecificationError", "VariableSpec", "Windows",
+           "load_dataset_spec", "load_specification"]
 
 VARIABLE_TYPES = ("string", "integer", "number", "date")
 NOT_DATASET_FILES = {"rules.yml", "study.yml"}
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
+# SAS format: optional $, a name not ending in a digit, a width, a period, decimals (8.2, DATE9.)
+SAS_FORMAT_PATTERN = r"^\$?([A-Za-z_]([A-Za-z0-9_]*[A-Za-z_])?)?\d*\.\d*$"
+FILE_STEM_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+Name = Annotated[StrictStr, StringConstraints(pattern=NAME_PATTERN)]
+CODE = {"type": ["string", "number"]}
+CODELIST_SCHEMA = {"anyOf": [
+    {"type": "array", "items": CODE, "minItems": 1},
+    {"type": "object", "additionalProperties": CODE, "minProperties": 1},
+    {"type": "null"}]}
 
 
-class SpecificationError(ValueError):
-    """The specification itself is malformed (names the YAML file and entry)."""
+def _join_by_name(schema: dict[str, Any]) -> None:
+    """In the JSON Schema, ``join:`` may also be just a dataset name."""
+    schema["anyOf"] = [{"type": "string", "pattern": NAME_PATTERN}, *schema.get("anyOf", [])]
+Text = Annotated[StrictStr, StringConstraints(min_length=1)]
 
 
-@dataclass(frozen=True)
-class VariableSpec:
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VariableSpec(_Strict):
     """One variable (column) of a dataset."""
 
-    name: str
-    label: str
-    type: str
-    required: bool = False
-    unit: str | None = None
-    codelist: dict[str, str] | None = None  # code -> decode
-    range: tuple[float, float] | None = None
-    pattern: str | None = None
-    identifying: bool = False
+    name: Name = Field(description="Column name as in the file header (letters, digits, _).")
+    label: StrictStr = Field(description="Label a person reads (appendix, define.xml).")
+    type: Literal["string", "integer", "number", "date"] = Field(
+        description="Value type: text, whole number, decimal number or ISO 8601 date.")
+    required: StrictBool = Field(False, description="A value must be present in every record.")
+    unit: StrictStr | None = Field(None, description="Unit of measurement, for people.")
+    codelist: Annotated[dict[str, str] | None, WithJsonSchema(CODELIST_SCHEMA)] = Field(
+        None, description="Allowed codes: a list, or a mapping code: decode.")
+    range: tuple[StrictFloat, StrictFloat] | None = Field(
+        None, description="Inclusive [low, high] for integer and number variables.")
+    pattern: StrictStr | None = Field(
+        None, description="Regular expression every text value must match (re.match).")
+    identifying: StrictBool = Field(
+        False, description="Identifies a person; the supplement removes or replaces it.")
+    length: Annotated[StrictInt, Field(ge=1, le=32767)] | None = Field(
+        None, description="SAS length in bytes (compared with a SAS transport file).")
+    format: Annotated[StrictStr, StringConstraints(pattern=SAS_FORMAT_PATTERN)] | None = Field(
+        None, description="SAS display format, e.g. DATE9., 8.2, $CHAR200.")
+
+    @field_validator("codelist", mode="before")
+    @classmethod
+    def _codelist(cls, raw: Any) -> Any:
+        if raw is None:
+            return None
+        if isinstance(raw, list):
+            items = [(code, code) for code in raw]
+        elif isinstance(raw, dict):
+            items = list(raw.items())
+        else:
+            raise ValueError("must be a list of codes or a mapping code: decode")
+        if not items:
+            raise ValueError("is empty (leave it out if any value is allowed)")
+        out: dict[str, str] = {}
+        for code, decode in items:
+            for what, value in (("code", code), ("decode", decode)):
+                if isinstance(value, bool) or value is None:
+                    raise ValueError(f"{what} {value!r} is YAML's {str(value).lower()}, not "
+                                     "text; quote it (e.g. 'Y', 'yes', 'NA')")
+                if not isinstance(value, str | int | float):
+                    raise ValueError(f"{what} {value!r} must be text or a number")
+            key = str(code)
+            if key in out:
+                raise ValueError(f"code {key!r} is listed twice")
+            out[key] = str(decode)
+        return out
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"'{pattern}' is not a valid regular expression ({exc})") \
+                    from None
+        return pattern
 
     @property
     def codes(self) -> list[Any]:
@@ -48,39 +138,62 @@ class VariableSpec:
         return list(self.codelist)
 
 
-@dataclass(frozen=True)
-class RowRule:
-    """A rule every record of one dataset must satisfy (a pandas expression)."""
+class RowRule(_Strict):
+    """A rule every record of one dataset must satisfy (an expression of the rule language)."""
 
-    id: str
-    description: str
-    check: str
-    columns: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Windows:
-    """Visit windows: ``column`` (a study day) must lie in ``limits[by-value]``."""
-
-    column: str
-    by: str
-    limits: dict[int, tuple[int, int]]
+    id: Text = Field(description="Rule identifier shown with every violation.")
+    description: Text = Field(description="What the rule requires, in words.")
+    check: Text = Field(description="Condition every record must satisfy (rule language).")
+    columns: tuple[Name, ...] = Field(
+        (), description="Columns a violation is reported on (default: none named).")
 
 
-@dataclass(frozen=True)
-class DatasetSpec:
-    """One dataset: its file stem, keys, variables and row rules."""
+class Windows(_Strict):
+    """Visit windows: ``column`` (a study day) must lie in ``limits[value of by]``."""
 
-    name: str
-    file: str
-    label: str
-    structure: str
-    keys: tuple[str, ...]
-    variables: tuple[VariableSpec, ...]
-    rules: tuple[RowRule, ...] = ()
-    windows: Windows | None = None
-    source: Path | None = None
-    order: int = 99
+    column: Name = Field(description="The study-day column checked.")
+    by: Name = Field(description="The visit column whose value selects the window.")
+    limits: dict[StrictInt, tuple[StrictInt, StrictInt]] = Field(
+        description="Visit value -> [first day, last day], inclusive.")
+
+
+class DatasetSpec(_Strict):
+    """One dataset: its file stem, keys, variables, missing-value spellings and row rules."""
+
+    name: Name = Field(alias="dataset", description="Dataset name (upper case), e.g. ADSL.")
+    file: Annotated[StrictStr, StringConstraints(pattern=FILE_STEM_PATTERN)] | None = Field(
+        None, description="File stem in the data folder (default: this YAML file's stem).")
+    order: StrictInt = Field(99, description="Position in reports and the appendix.")
+    label: StrictStr = Field("", description="Dataset label.")
+    structure: StrictStr = Field("", description="What one record is.")
+    keys: tuple[Name, ...] = Field((), description="Variables that identify a record uniquely.")
+    missing_values: tuple[StrictStr, ...] = Field(
+        ("",), description="Spellings that mean 'missing' in this dataset's files; the empty "
+                           "field is always missing. Anything else is a value.")
+    variables: tuple[VariableSpec, ...] = Field(min_length=1, description="Every column.")
+    rules: tuple[RowRule, ...] = Field((), description="Rules every record must satisfy.")
+    windows: Windows | None = Field(None, description="Visit windows of a study-day column.")
+    _source: Path | None = PrivateAttr(None)
+
+    @field_validator("name")
+    @classmethod
+    def _upper(cls, name: str) -> str:
+        return name.upper()
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _no_rules(cls, raw: Any) -> Any:
+        return () if raw is None else raw
+
+    @field_validator("missing_values")
+    @classmethod
+    def _always_empty(cls, spellings: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(("", *spellings)))
+
+    @property
+    def source(self) -> Path | None:
+        """The YAML file this specification was read from."""
+        return self._source
 
     def variable(self, name: str) -> VariableSpec:
         """The variable called ``name``."""
@@ -94,33 +207,74 @@ class DatasetSpec:
         """Variable names in specification order."""
         return [v.name for v in self.variables]
 
-
-@dataclass(frozen=True)
-class JoinSpec:
-    """The other side of a cross-dataset rule."""
-
-    dataset: str
-    on: tuple[str, ...] = ("USUBJID",)
-    where: str | None = None
-    suffix: str = ""
+    @property
+    def types(self) -> dict[str, str]:
+        """Variable name -> type."""
+        return {v.name: v.type for v in self.variables}
 
 
-@dataclass(frozen=True)
-class CrossRule:
-    """A rule linking records of two datasets."""
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
 
-    id: str
-    description: str
-    type: str  # foreign_key | expression | count
-    dataset: str
-    columns: tuple[str, ...] = ()
-    reference: str | None = None
-    optional: bool = False
-    where: str | None = None
-    join: JoinSpec | None = None
-    check: str | None = None
-    column: str | None = None
-    count_of: str | None = None
+
+class JoinSpec(_Strict):
+    """The other side of a cross-dataset rule: its records are joined on ``on``."""
+
+    dataset: Name = Field(description="Dataset joined (its columns get the suffix).")
+    on: tuple[Name, ...] = Field(("USUBJID",), alias="by", min_length=1,
+                                 description="Join keys (default USUBJID).")
+    where: Text | None = Field(None, description="Only the joined records where this holds.")
+    suffix: Text = Field(description="Appended to the joined columns (default _<DATASET>).")
+
+    @field_validator("dataset")
+    @classmethod
+    def _upper_dataset(cls, name: str) -> str:
+        return name.upper()
+
+
+class CrossRule(_Strict):
+    """A rule linking records of two datasets (``type``: foreign_key, expression or count)."""
+
+    id: Text = Field(description="Rule identifier shown with every violation.")
+    description: Text = Field(description="What the rule requires, in words.")
+    type: Literal["foreign_key", "expression", "count"] = Field(description="Kind of rule.")
+    dataset: Name = Field(description="Dataset whose records are checked.")
+    columns: tuple[Name, ...] = Field(
+        (), description="foreign_key: the key columns; expression: columns reported.")
+    reference: Name | None = Field(None, description="foreign_key: dataset holding the keys.")
+    optional: StrictBool = Field(False, description="foreign_key: a missing key is allowed.")
+    where: Text | None = Field(None, description="Only the records where this holds.")
+    join: JoinSpec | None = Field(
+        None, description="expression: the dataset joined (a name, or dataset/by/where/suffix).",
+        json_schema_extra=_join_by_name)
+    check: Text | None = Field(None, description="expression: condition every record meets.")
+    column: Name | None = Field(None, description="count: the column holding the count.")
+    count_of: Name | None = Field(None, description="count: dataset whose records are counted.")
+
+    @field_validator("dataset", "reference", "count_of")
+    @classmethod
+    def _upper_names(cls, name: str | None) -> str | None:
+        return _upper(name)
+
+    @field_validator("join", mode="before")
+    @classmethod
+    def _join(cls, raw: Any) -> Any:
+        if isinstance(raw, str):
+            raw = {"dataset": raw}
+        if isinstance(raw, dict) and "suffix" not in raw and isinstance(raw.get("dataset"), str):
+            raw = {**raw, "suffix": f"_{raw['dataset'].upper()}"}
+        return raw
+
+
+class RulesFile(_Strict):
+    """``rules.yml``: the cross-dataset rules."""
+
+    rules: tuple[CrossRule, ...] = Field((), description="Cross-dataset rules.")
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _no_rules(cls, raw: Any) -> Any:
+        return () if raw is None else raw
 
 
 @dataclass(frozen=True)
@@ -143,107 +297,64 @@ class Specification:
                 if any(v.identifying for v in ds.variables)}
 
 
-def _codelist(raw: Any, where: str) -> dict[str, str] | None:
-    if raw is None:
-        return None
-    if isinstance(raw, dict):
-        return {str(k): str(v) for k, v in raw.items()}
-    if isinstance(raw, list):
-        return {str(k): str(k) for k in raw}
-    raise SpecificationError(f"{where}: codelist must be a list or a mapping")
-
-
-def _variable(raw: dict[str, Any], where: str) -> VariableSpec:
-    try:
-        name, label, vtype = raw["name"], raw["label"], raw["type"]
-    except KeyError as exc:
-        raise SpecificationError(f"{where}: variable entry lacks {exc.args[0]!r}") from None
-    if vtype not in VARIABLE_TYPES:
-        raise SpecificationError(f"{where}: variable {name} has unknown type {vtype!r}")
-    rng = raw.get("range")
-    return VariableSpec(
-        name=name, label=label, type=vtype, required=bool(raw.get("required", False)),
-        unit=raw.get("unit"), codelist=_codelist(raw.get("codelist"), f"{where}: {name}"),
-        range=(float(rng[0]), float(rng[1])) if rng is not None else None,
-        pattern=raw.get("pattern"), identifying=bool(raw.get("identifying", False)))
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SpecificationError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(content, dict):
-        raise SpecificationError(f"{path}: expected a mapping at the top level")
-    return content
+# -- loading ------------------------------------------------------------------------------------
 
 
 def load_dataset_spec(path: Path) -> DatasetSpec:
-    """Load one ``<dataset>.yml`` file (a missing or malformed entry is named)."""
-    try:
-        return _dataset_spec(path, _read_yaml(path))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        if isinstance(exc, SpecificationError):
-            raise
-        raise SpecificationError(f"{path}: missing or malformed entry: {exc!r}") from None
-
-
-def _dataset_spec(path: Path, raw: dict[str, Any]) -> DatasetSpec:
-    where = str(path)
-    windows = None
-    if raw.get("windows"):
-        w = raw["windows"]
-        windows = Windows(column=w["column"], by=w["by"],
-                          limits={int(k): (int(v[0]), int(v[1])) for k, v in w["limits"].items()})
-    return DatasetSpec(
-        name=str(raw["dataset"]).upper(), file=raw.get("file", path.stem),
-        label=raw.get("label", ""), structure=raw.get("structure", ""),
-        keys=tuple(raw.get("keys", [])),
-        variables=tuple(_variable(v, where) for v in raw.get("variables", [])),
-        rules=tuple(RowRule(id=r["id"], description=r["description"], check=r["check"],
-                            columns=tuple(r.get("columns", []))) for r in raw.get("rules") or []),
-        windows=windows, source=path, order=int(raw.get("order", 99)))
-
-
-def _join(raw: Any) -> JoinSpec | None:
-    if raw is None:
-        return None
-    if isinstance(raw, str):
-        return JoinSpec(dataset=raw.upper(), suffix=f"_{raw.upper()}")
-    return JoinSpec(dataset=raw["dataset"].upper(), on=tuple(raw.get("by", ["USUBJID"])),
-                    where=raw.get("where"), suffix=raw.get("suffix", f"_{raw['dataset'].upper()}"))
+    """Load one ``<dataset>.yml`` file; any problem is a :class:`SpecificationError`."""
+    path = Path(path)
+    source = YamlSource.read(path)
+    if not isinstance(source.data, dict):
+        raise SpecificationError(f"{path}: expected a mapping (dataset: ..., variables: ...) at "
+                                 "the top level")
+    spec: DatasetSpec = validate_located(DatasetSpec, source)
+    if spec.file is None:
+        spec = spec.model_copy(update={"file": path.stem})
+    check_dataset_spec(spec, source)
+    source.raise_problems()
+    spec._source = path
+    return spec
 
 
 def load_specification(folder: Path) -> Specification:
-    """Load every dataset specification and ``rules.yml`` from ``folder``."""
+    """Load every dataset specification and ``rules.yml`` from ``folder``.
+
+    Raises :class:`SpecificationError` naming file, line and entry of every problem found.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise SpecificationError(f"specification folder not found: {folder}")
-    datasets = {}
+    datasets: dict[str, DatasetSpec] = {}
+    problems: list[str] = []
     for path in sorted(folder.glob("*.yml")):
         if path.name in NOT_DATASET_FILES:
             continue
-        spec = load_dataset_spec(path)
+        try:
+            spec = load_dataset_spec(path)
+        except SpecificationError as exc:
+            problems.append(str(exc))
+            continue
+        if spec.name in datasets:
+            problems.append(f"{path}: dataset {spec.name} is also specified in "
+                            f"{datasets[spec.name].source}")
+            continue
         datasets[spec.name] = spec
+    if problems:
+        raise SpecificationError("\n".join(problems))
+    if not datasets:
+        raise SpecificationError(f"{folder}: no dataset specification (<dataset>.yml) found")
     datasets = dict(sorted(datasets.items(), key=lambda kv: (kv[1].order, kv[0])))
-    cross: list[CrossRule] = []
+    cross: tuple[CrossRule, ...] = ()
     rules_path = folder / "rules.yml"
     if rules_path.exists():
-        try:
-            cross = _cross_rules(_read_yaml(rules_path))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            if isinstance(exc, SpecificationError):
-                raise
-            raise SpecificationError(
-                f"{rules_path}: missing or malformed entry: {exc!r}") from None
-    return Specification(datasets=datasets, cross_rules=tuple(cross), folder=folder)
+        source = YamlSource.read(rules_path)
+        if not isinstance(source.data, dict):
+            raise SpecificationError(f"{rules_path}: expected a mapping (rules: [...]) at the "
+                                     "top level")
+        rules: RulesFile = validate_located(RulesFile, source)
+        row_ids = {r.id for ds in datasets.values() for r in ds.rules}
+        check_rules_file(rules, datasets, source, row_ids)
+        source.raise_problems()
+        cross = rules.rules
+    return Specification(datasets=datasets, cross_rules=cross, folder=folder)
 
-
-def _cross_rules(raw: dict[str, Any]) -> list[CrossRule]:
-    return [CrossRule(
-        id=r["id"], description=r["description"], type=r["type"],
-        dataset=r["dataset"].upper(), columns=tuple(r.get("columns", [])),
-        reference=r.get("reference", "").upper() or None,
-        optional=bool(r.get("optional", False)), where=r.get("where"),
-        join=_join(r.get("join")), check=r.get("check"), column=r.get("column"),
-        count_of=(r.get("count_of") or "").upper() or None) for r in raw.get("rules", [])]

@@ -6,12 +6,14 @@ from pathlib import Path
 
 from trialreport.io.readers import DataReadError, find_data_file, read_table
 from trialreport.spec.model import Specification, load_specification
-from trialreport.validation.cross import check_cross_rules
-from trialreport.validation.schema import check_dataset
-from trialreport.validation.violations import ValidationReport, Violation
+from trialreport.validation.cross import Checked, check_cross_rules
+from trialreport.validation.dataset import check_dataset
+from trialreport.validation.violations import ValidationReport, Violation, violation_frame
 
 __all__ = ["DataValidationError", "ValidationReport", "Violation", "load_validated",
-           "validate_folder"]
+           "validate_folder", "violation_frame"]
+
+SHOWN_IN_ERROR = 20
 
 
 class DataValidationError(Exception):
@@ -19,23 +21,27 @@ class DataValidationError(Exception):
 
     def __init__(self, report: ValidationReport):
         self.report = report
-        first = "\n".join(f"  {v}" for v in report.errors[:20])
-        more = len(report.errors) - 20
-        super().__init__(f"{len(report.errors)} violation(s) in {report.data_dir}:\n{first}"
+        first = "\n".join(f"  {v}" for v in report.first(SHOWN_IN_ERROR))
+        more = report.n_errors - SHOWN_IN_ERROR
+        super().__init__(f"{report.n_errors} violation(s) in {report.data_dir}:\n{first}"
                          + (f"\n  ... and {more} more" if more > 0 else ""))
 
 
 def validate_folder(data_dir: Path, spec: Specification | Path) -> ValidationReport:
-    """Check every dataset of the specification in ``data_dir``; collects all violations."""
+    """Check every dataset of the specification in ``data_dir``; collects all violations.
+
+    Raises :class:`trialreport.spec.SpecificationError` when the specification is malformed
+    or one of its rules cannot be evaluated on the data.
+    """
     data_dir = Path(data_dir)
     if not isinstance(spec, Specification):
         spec = load_specification(Path(spec))
     report = ValidationReport(data_dir=data_dir)
-    texts = {}
+    checked: dict[str, Checked] = {}
     for name, ds in spec.datasets.items():
         path = find_data_file(data_dir, ds.file)
         if path is None:
-            report.violations.append(Violation(
+            report.add(violation_frame(
                 dataset=name, file=str(data_dir / f"{ds.file}.csv"), rule="file",
                 message=f"file missing: expected {ds.file}.csv or {ds.file}.xpt"))
             continue
@@ -43,17 +49,19 @@ def validate_folder(data_dir: Path, spec: Specification | Path) -> ValidationRep
         try:
             text = read_table(path)
         except DataReadError as exc:
-            report.violations.append(Violation(
-                dataset=name, file=exc.file, rule="file", message=exc.message, row=exc.row,
-                variable=exc.column))
+            report.add(violation_frame(dataset=name, file=exc.file, rule="file",
+                                       message=exc.message, rows=exc.row,
+                                       variable=exc.column))
             continue
-        typed, found = check_dataset(text, ds, path)
-        report.violations += found
-        texts[name] = text
-        if not any(v.rule in {"missing-column"} for v in found):
-            report.datasets[name] = typed
-    report.violations += check_cross_rules(spec.cross_rules, report.datasets, texts,
-                                           report.files)
+        report.records[name] = len(text)
+        result, batches = check_dataset(text, ds, path)
+        for batch in batches:
+            report.add(batch)
+        if result is not None:
+            checked[name] = result
+            report.datasets[name] = result.typed
+    for batch in check_cross_rules(spec.cross_rules, checked):
+        report.add(batch)
     return report
 
 

@@ -1,92 +1,140 @@
 """Cross-dataset rules: foreign keys, joined expressions and record counts.
 
-Each rule is run as a pandera check on the dataset it constrains (joined to the other side
-where needed), so failures come back with the row of the record that breaks the rule.
+Each rule is one whole-column pandas operation on the typed datasets; the other dataset's
+columns a rule reads are looked up by the join keys (``map`` on one key, a merge on several),
+so a million-record dataset is never copied with every column of the other side. Failures come
+back as the records' positions and become violations naming the file, row and column.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
-from trialreport.io.readers import row_number
 from trialreport.spec.model import CrossRule
-from trialreport.validation.expressions import evaluate
-from trialreport.validation.violations import Violation
+from trialreport.validation.context import SUBJECT, DatasetContext
+from trialreport.validation.expressions import RuleError, compile_rule, evaluate
+from trialreport.validation.records import RuleEvaluationError
 
 
-def _rows(frame: pd.DataFrame, where: str | None) -> pd.DataFrame:
-    return frame if where is None else frame[evaluate(where, frame)]
+@dataclass
+class Checked:
+    """One dataset after its own checks: context, typed frame, cells that did not parse."""
+
+    ctx: DatasetContext
+    typed: pd.DataFrame
+    unparsed: pd.DataFrame  # bool per cell
 
 
-def _joined(rule: CrossRule, datasets: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The constrained records, each with the matching record of the other dataset."""
-    left = _rows(datasets[rule.dataset], rule.where)
-    if rule.join is None:
-        return left
-    j = rule.join
-    right = _rows(datasets[j.dataset], j.where)
-    right = right.drop_duplicates(list(j.on)).rename(
-        columns={c: f"{c}{j.suffix}" for c in right.columns if c not in j.on})
-    merged = left.reset_index().merge(right, on=list(j.on), how="left")
-    return merged.set_index("index")
+def _where(checked: Checked, expression: str | None) -> np.ndarray:
+    """Positions of the records where ``expression`` holds (all when it is None)."""
+    if expression is None:
+        return np.arange(len(checked.typed))
+    rule = compile_rule(expression, checked.ctx.spec.types)
+    return np.flatnonzero(evaluate(rule, checked.typed).to_numpy(dtype=bool))
 
 
-def _check(rule: CrossRule, datasets: dict[str, pd.DataFrame]
-           ) -> tuple[pa.Check, str, pd.DataFrame]:
-    """(pandera check, column it is attached to, frame it runs on) for one rule."""
-    if rule.type == "foreign_key":
-        col = rule.columns[0]
-        ref = set(datasets[rule.reference][col].dropna())
-        optional = rule.optional
-        check = pa.Check(lambda s: s.isin(ref) | (s.isna() if optional else False),
-                         error=f"no subject {col} in {rule.reference}")
-        return check, col, _rows(datasets[rule.dataset], rule.where)
-    if rule.type == "count":
-        counts = datasets[rule.count_of].groupby("USUBJID").size()
-        frame = datasets[rule.dataset]
-        expected = frame["USUBJID"].map(counts).fillna(0)
-        check = pa.Check(lambda s: s.astype("float64") == expected.loc[s.index].to_numpy(),
-                         error=f"differs from the number of {rule.count_of} records")
-        return check, rule.column, frame
-    if rule.type == "expression":
-        frame = _joined(rule, datasets)
-        expression = rule.check
-        check = pa.Check(lambda df: evaluate(expression, df), error=rule.description)
-        return check, "", frame
-    raise ValueError(f"rule {rule.id}: unknown type {rule.type!r}")
+def _foreign_key(rule: CrossRule, left: Checked, ref: Checked) -> tuple[np.ndarray, list]:
+    cols = list(rule.columns)
+    rows = _where(left, rule.where)
+    rows = rows[~left.unparsed[cols].to_numpy()[rows].any(axis=1)]
+    keys = left.typed[cols].iloc[rows]
+    reference = ref.typed[cols].dropna()
+    if len(cols) == 1:
+        found = keys[cols[0]].isin(set(reference[cols[0]])).to_numpy()
+    else:
+        found = pd.MultiIndex.from_frame(keys).isin(pd.MultiIndex.from_frame(reference))
+    absent = keys.isna().any(axis=1).to_numpy()
+    ok = found | (absent if rule.optional else False)
+    where = rows[~ok]
+    raw = left.ctx.raw(cols[0], where)
+    message = np.asarray([f"{cols[0]} {value} has no record in {rule.reference}"
+                          for value in raw], dtype=object)
+    return where, message
 
 
-def check_cross_rules(rules: tuple[CrossRule, ...], datasets: dict[str, pd.DataFrame],
-                      texts: dict[str, pd.DataFrame], files: dict[str, Path]) -> list[Violation]:
-    """Run every cross-dataset rule whose datasets were read; one violation per failing record."""
-    out: list[Violation] = []
+def _count(rule: CrossRule, left: Checked, counted: Checked) -> tuple[np.ndarray, object]:
+    column = str(rule.column)
+    rows = _where(left, rule.where)
+    counts = counted.typed.groupby(SUBJECT, dropna=True).size()
+    expected = left.typed[SUBJECT].iloc[rows].map(counts).fillna(0).to_numpy(dtype=float)
+    value = left.typed[column].iloc[rows].astype("Float64")
+    decided = value.notna().to_numpy()
+    ok = (value.to_numpy(dtype=float, na_value=np.nan) == expected) | ~decided
+    where = rows[~ok]
+    message = np.asarray([f"differs from the number of {rule.count_of} records ({int(n)})"
+                          for n in expected[~ok]], dtype=object)
+    return where, message
+
+
+def _expression(rule: CrossRule, left: Checked, datasets: dict[str, Checked]
+                ) -> tuple[np.ndarray, object]:
+    assert rule.check is not None
+    types = dict(left.ctx.spec.types)
+    right = datasets[rule.join.dataset] if rule.join is not None else None
+    if rule.join is not None and right is not None:
+        types.update({f"{c}{rule.join.suffix}": t for c, t in right.ctx.spec.types.items()
+                      if c not in rule.join.on})
+    compiled = compile_rule(rule.check, types)
+    rows = _where(left, rule.where)
+    read_left = [c for c in compiled.columns if c in left.typed]
+    frame = left.typed[read_left].iloc[rows]
+    if rule.join is not None and right is not None:
+        frame = _join(frame, rule, left, right, rows,
+                      [c for c in compiled.columns if c not in left.typed])
+    holds = evaluate(compiled, frame).to_numpy(dtype=bool)
+    blamed = ~holds
+    if read_left:
+        blamed &= ~left.unparsed[read_left].to_numpy()[rows].any(axis=1)
+    return rows[blamed], rule.description
+
+
+def _join(frame: pd.DataFrame, rule: CrossRule, left: Checked, right: Checked,
+          rows: np.ndarray, wanted: list[str]) -> pd.DataFrame:
+    """``frame`` plus the joined dataset's columns ``wanted`` (suffixed) by the join keys."""
+    assert rule.join is not None
+    on, suffix = list(rule.join.on), rule.join.suffix
+    other = right.typed.iloc[_where(right, rule.join.where)]
+    other = other.dropna(subset=on).drop_duplicates(on)
+    originals = {name: name[: len(name) - len(suffix)] for name in wanted}
+    keys = left.typed[on].iloc[rows]
+    frame = frame.copy()
+    if len(on) == 1:
+        lookup = other.set_index(on[0])
+        for name, original in originals.items():
+            frame[name] = keys[on[0]].map(lookup[original]).astype(other[original].dtype)
+        return frame
+    picked = other[on + list(dict.fromkeys(originals.values()))]
+    merged = keys.reset_index(drop=True).merge(picked, on=on, how="left")
+    for name, original in originals.items():
+        frame[name] = merged[original].to_numpy()
+        frame[name] = frame[name].astype(other[original].dtype)
+    return frame
+
+
+def check_cross_rules(rules: tuple[CrossRule, ...], datasets: dict[str, Checked]) -> list:
+    """Run every cross rule whose datasets were read; one violation per failing record."""
+    batches = []
     for rule in rules:
         needed = {rule.dataset, rule.reference, rule.count_of,
                   rule.join.dataset if rule.join else None} - {None}
         if not needed <= datasets.keys():
             continue
-        check, column, frame = _check(rule, datasets)
-        if column:
-            schema = pa.DataFrameSchema({column: pa.Column(checks=[check], nullable=True)})
-        else:
-            schema = pa.DataFrameSchema(checks=[check])
+        left = datasets[rule.dataset]
         try:
-            schema.validate(frame, lazy=True)
-        except pa.errors.SchemaErrors as exc:
-            text = texts[rule.dataset]
-            path = files[rule.dataset]
-            variables = rule.columns or ((rule.column,) if rule.column else (None,))
-            for index in exc.failure_cases["index"].dropna().astype(int).unique():
-                variable = variables[0]
-                raw = text.at[index, variable] if variable in text else None
-                message = rule.description if rule.type != "foreign_key" else (
-                    f"{variable} {raw} has no record in {rule.reference}")
-                out.append(Violation(
-                    dataset=rule.dataset, file=str(path), rule=rule.id, message=message,
-                    row=row_number(path, int(index)),
-                    subject=text.at[index, "USUBJID"] if "USUBJID" in text else None,
-                    variable=variable, value=None if raw is None else str(raw)))
-    return out
+            if rule.type == "foreign_key":
+                where, message = _foreign_key(rule, left, datasets[str(rule.reference)])
+            elif rule.type == "count":
+                where, message = _count(rule, left, datasets[str(rule.count_of)])
+            else:
+                where, message = _expression(rule, left, datasets)
+        except (RuleError, TypeError, ValueError, ArithmeticError) as exc:
+            raise RuleEvaluationError(f"rule {rule.id} (rules.yml) cannot be evaluated on "
+                                      f"{left.ctx.path}: {exc}") from None
+        if not len(where):
+            continue
+        variable = rule.columns[0] if rule.columns else rule.column
+        batches.append(left.ctx.batch(where, rule.id, message, variable=variable))
+    return batches

@@ -1,20 +1,31 @@
-"""Evaluate a specification rule: a pandas expression over a record's columns.
+"""Rule expressions: a small, safe language over a record's columns, evaluated without ``eval``.
 
-Rules are written in the specification as Python/pandas expressions over column names
-(``TRTSDT.isna() | (RANDDT <= TRTSDT)``). They come from the project's own files, never from
-data, and are evaluated with no builtins. A record fails when the expression is False or
-cannot be decided (missing).
+A rule's ``check:`` (and a cross rule's ``where:``) is written like a pandas expression over
+column names, e.g. ``TRTSDT.isna() | (RANDDT <= TRTSDT)``. Specifications are input, so the
+text is never compiled or evaluated by Python: it is parsed with :mod:`ast`, every node is checked
+against the short grammar below, and the accepted tree is walked over pandas Series.
+
+Allowed:
+
+- column names (each must be a column of the dataset, or of the joined dataset with its suffix);
+- literals: text, integers, decimals, ``True``/``False``, and lists/tuples of them (arguments
+  only); ``None`` only as the argument of ``fillna``;
+- comparisons ``== != < <= > >=`` (a chain ``a < b < c`` means ``(a < b) & (b < c)``);
+- conditions combined with ``& | ~`` or ``and or not``;
+- arithmetic ``+ - * / // %`` and unary ``-``/``+``; parentheses;
+- the methods ``isna() notna() isnull() notnull() isin([...]) between(lo, hi[, inclusive=...])
+  abs() fillna(literal)``, ``.str.match(regex) .str.startswith(text) .str.len()`` and the
+  properties ``.dt.days`` (of a difference of dates) and ``.dt.year``.
+
+Anything else (other calls, attributes, subscripts, ``**``, lambdas, comprehensions, f-strings,
+names with underscores as attributes, ...) is refused with :class:`RuleError` naming the construct.
+When the column types are known (from the specification), operands are type-checked too: ``&``
+needs conditions, dates compare with dates, ``isin`` codes have the column's type, and so on.
+
+A record fails a rule when the expression is False or cannot be decided (missing).
 """
 
-from __future__ import annotations
+from trialreport.validation._rule_eval import evaluate
+from trialreport.validation._rule_grammar import CompiledRule, RuleError, compile_rule
 
-import pandas as pd
-
-
-def evaluate(expression: str, frame: pd.DataFrame) -> pd.Series:
-    """Boolean Series: True where ``expression`` holds for the record."""
-    namespace = {str(c): frame[c] for c in frame.columns}
-    result = eval(compile(expression, "<rule>", "eval"), {"__builtins__": {}}, namespace)  # noqa: S307
-    if not isinstance(result, pd.Series):
-        result = pd.Series(bool(result), index=frame.index)
-    return result.astype("boolean").fillna(False).astype(bool)
+__all__ = ["CompiledRule", "RuleError", "compile_rule", "evaluate"]
