@@ -36,14 +36,6 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _sha256_frame(frame: pd.DataFrame) -> str:
-    """Content hash of an in-memory frame (row hashes and column names)."""
-    digest = hashlib.sha256()
-    digest.update("\x1f".join(map(str, frame.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
-
-
 def _version(dist: str) -> str:
     try:
         return md.version(dist)
@@ -83,9 +75,11 @@ def ard_metadata(data: TrialData) -> dict[str, Any]:
         path = data.files.get(role)
         if path is not None and Path(path).is_file():
             inputs[role] = {"file": Path(path).name, "sha256": _sha256_file(Path(path))}
-        else:
-            inputs[role] = {"file": "", "sha256": _sha256_frame(data.frames[role]),
-                            "hashed": "in-memory frame"}
+        else:  # frames built in memory (tests, benchmarks): no file to checksum
+            frame = data.frames[role]
+            inputs[role] = {"file": "", "sha256": "", "records": int(len(frame)),
+                            "columns": [str(c) for c in frame.columns],
+                            "hashed": "not hashed: an in-memory frame, not a file"}
     if study.path is not None and Path(study.path).is_file():
         study_sha = _sha256_file(Path(study.path))
     else:
