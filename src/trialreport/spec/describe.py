@@ -1,20 +1,20 @@
 """The data specification as text a person reads (the report's appendix).
 
 Produces Markdown (pipe tables), which every output format turns into real tables. Data values
-never reach this text: only the project's own specification files do, and ``|`` / ``<`` are
-escaped so a label cannot break the table or inject HTML.
+never reach this text, only the specification files do, and every text taken from them goes
+through :func:`trialreport.render.escape.markdown_text` (shown literally: no links, markup,
+math, raw blocks or shortcodes).
 """
 
 from __future__ import annotations
 
-import html
-
+from trialreport.render.escape import markdown_code, markdown_text
 from trialreport.spec.model import DatasetSpec, Specification, VariableSpec
 
 
 def _cell(text: object) -> str:
-    """Escape a value for a Markdown pipe-table cell."""
-    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
+    """A value from the specification as literal Markdown (a pipe-table cell or a phrase)."""
+    return markdown_text(text)
 
 
 def allowed_values(var: VariableSpec) -> str:
@@ -27,7 +27,7 @@ def allowed_values(var: VariableSpec) -> str:
         lo, hi = var.range
         return f"{lo:g} to {hi:g}"
     if var.pattern:
-        return f"pattern `{var.pattern}`"
+        return f"pattern {var.pattern}"
     if var.type == "date":
         return "ISO 8601 date (YYYY-MM-DD)"
     return ""
@@ -54,8 +54,9 @@ def dataset_markdown(ds: DatasetSpec, heading_level: int = 2) -> str:
     hashes = "#" * heading_level
     sas = any(v.length is not None or v.format is not None for v in ds.variables)
     missing = missing_spellings(ds)
-    lines = [f"{hashes} {ds.name}: {_cell(ds.label)} {{.unnumbered}}", "",
-             f"File `{ds.file}.csv` (or `.xpt`); {_cell(ds.structure).lower() or 'records'}; "
+    lines = [f"{hashes} {_cell(ds.name)}: {_cell(ds.label)} {{.unnumbered}}", "",
+             f"File {markdown_code(ds.file)} (.csv, .xpt or .parquet); "
+             f"{_cell(ds.structure.lower()) or 'records'}; "
              f"key: {', '.join(ds.keys) or 'none'}."
              + (f" Missing values: an empty field or {missing}." if missing else ""), "",
              "| Variable | Label | Type | Unit | Required | Allowed values |"
@@ -63,7 +64,7 @@ def dataset_markdown(ds: DatasetSpec, heading_level: int = 2) -> str:
              "|:-------|:--------------|:-----|:-----|:--------|:----------------------|"
              + (":------|" if sas else "")]
     for v in ds.variables:
-        lines.append(f"| {v.name} | {_cell(v.label)} | {v.type} | {_cell(v.unit or '')} | "
+        lines.append(f"| {_cell(v.name)} | {_cell(v.label)} | {v.type} | {_cell(v.unit or '')} | "
                      f"{'yes' if v.required else 'no'} | {_cell(allowed_values(v))} |"
                      + (f" {_cell(sas_metadata(v))} |" if sas else ""))
     rules = [(r.id, r.description) for r in ds.rules]
@@ -73,7 +74,7 @@ def dataset_markdown(ds: DatasetSpec, heading_level: int = 2) -> str:
                                 f"{ds.windows.by} ({spans})"))
     if rules:
         lines += ["", "Rules for every record:", ""]
-        lines += [f"- **{rid}** {_cell(text)}" for rid, text in rules]
+        lines += [f"- **{_cell(rid)}** {_cell(text)}" for rid, text in rules]
     return "\n".join(lines) + "\n"
 
 
@@ -86,7 +87,8 @@ def specification_markdown(spec: Specification, heading_level: int = 2) -> str:
                 "|:----|:--------|:--------|:------------------------------|"]
         for r in spec.cross_rules:
             other = r.reference or (r.join.dataset if r.join else None) or r.count_of or ""
-            rows.append(f"| {r.id} | {r.dataset} | {other} | {_cell(r.description)} |")
+            rows.append(f"| {_cell(r.id)} | {_cell(r.dataset)} | {_cell(other)} | "
+                        f"{_cell(r.description)} |")
         parts.append(f"{hashes} Cross-dataset rules {{.unnumbered}}\n\n" + "\n".join(rows)
                      + "\n")
     return "\n".join(parts)
