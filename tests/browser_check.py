@@ -27,8 +27,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import pytest
-
 #: Debian's chromium; ``TRIALREPORT_CHROMIUM`` names another executable.
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 #: Headless, offline, no first-run work, no background traffic.
@@ -50,8 +48,6 @@ CAPTION_SELECTOR = 'caption, figcaption, [class*="caption"]'
 SCROLL_TOLERANCE_PX = 4.0
 #: Milliseconds allowed for a click's scrolling (including ``scroll-behavior: smooth``).
 SCROLL_WAIT_MS = 2000
-#: Set to 1 (``make test`` does) to make a missing browser a failure instead of a skip.
-REQUIRE_ENV = "TRIALREPORT_REQUIRE_BROWSER"
 
 
 # --- which browser ------------------------------------------------------------------------------
@@ -77,13 +73,6 @@ def browser_unavailable() -> str | None:
         return ("chromium is not installed (tools/install-chromium.sh, or apt-get install "
                 "chromium; TRIALREPORT_CHROMIUM names another executable)")
     return None
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip with ``reason``; fail instead when ``TRIALREPORT_REQUIRE_BROWSER=1``."""
-    if os.environ.get(REQUIRE_ENV) == "1":
-        pytest.fail(f"{reason} [{REQUIRE_ENV}=1: the browser check must run]", pytrace=False)
-    pytest.skip(reason)
 
 
 @contextmanager

@@ -92,6 +92,8 @@ def second_render(rendered_project: Path, tmp_path_factory: pytest.TempPathFacto
 
 
 STUDY_FILE = SPEC / "study.yml"
+#: Set to 1 (``make test`` does) to make a skipped ``browser`` test a failure.
+REQUIRE_BROWSER_ENV = "TRIALREPORT_REQUIRE_BROWSER"
 
 #: Fixtures that render the book; a test using one is marked ``render`` automatically.
 RENDER_FIXTURES = frozenset({"rendered_project", "rendered_report", "second_render"})
@@ -101,6 +103,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if RENDER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.render)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """With TRIALREPORT_REQUIRE_BROWSER=1 (``make test``) a skipped ``browser`` test is a
+    failure: the browser check must run there."""
+    outcome = yield
+    report = outcome.get_result()
+    if (report.skipped and item.get_closest_marker("browser") is not None
+            and os.environ.get(REQUIRE_BROWSER_ENV) == "1" and not hasattr(report, "wasxfail")):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = (f"{REQUIRE_BROWSER_ENV}=1, but this browser test was skipped: "
+                           f"{reason}")
 
 
 # --- the test run leaves the repository as it found it ---------------------------------------

@@ -6,27 +6,24 @@ figure and every numbered table and listing of ``outputs:``. The checker itself 
 hand-written pages first, so that a passing report means something.
 
 Without chromium (or playwright) these tests are skipped with the reason; ``make test`` sets
-TRIALREPORT_REQUIRE_BROWSER=1, which turns the skip into a failure.
+TRIALREPORT_REQUIRE_BROWSER=1, which turns the skip into a failure (conftest).
 """
 
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from browser_check import (
-    REQUIRE_ENV,
     Expected,
     Findings,
     browser_unavailable,
     check_page,
     expected_from_study,
     launch,
-    skip_or_fail,
 )
 
 from conftest import STUDY_FILE, synthetic_study
@@ -34,17 +31,14 @@ from trialreport import load_study
 from trialreport.paths import study_file
 from trialreport.versioning import report_stem
 
-pytestmark = [pytest.mark.browser]
 _UNAVAILABLE = browser_unavailable()
-if _UNAVAILABLE and os.environ.get(REQUIRE_ENV) != "1":
-    # skip before the session's render is asked for; with REQUIRE_ENV the fixture fails
-    pytestmark.append(pytest.mark.skip(reason=_UNAVAILABLE))
+# skipped before any fixture (so before the session's render) is set up
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(_UNAVAILABLE is not None, reason=str(_UNAVAILABLE))]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if _UNAVAILABLE:
-        skip_or_fail(_UNAVAILABLE)
     with launch() as chromium:
         yield chromium
 
