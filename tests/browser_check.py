@@ -48,6 +48,10 @@ CAPTION_SELECTOR = 'caption, figcaption, [class*="caption"]'
 SCROLL_TOLERANCE_PX = 4.0
 #: Milliseconds allowed for a click's scrolling (including ``scroll-behavior: smooth``).
 SCROLL_WAIT_MS = 2000
+#: Milliseconds any one browser action (load, click, script) may take.
+ACTION_TIMEOUT_MS = 30_000
+#: Milliseconds a TOC link may take to become clickable (visible, enabled, not covered).
+CLICK_TIMEOUT_MS = 5_000
 
 
 # --- which browser ------------------------------------------------------------------------------
@@ -245,6 +249,7 @@ def check_page(browser: Any, html: Path, expected: Expected, shots: Path) -> Fin
     url = Path(html).resolve().as_uri()
     findings = Findings(url=url)
     page = browser.new_page(viewport=VIEWPORT)
+    page.set_default_timeout(ACTION_TIMEOUT_MS)
     page.on("console", lambda msg: _on_console(findings, msg))
     page.on("pageerror", lambda exc: findings.console_errors.append(
         f"uncaught exception: {exc}"))
@@ -303,6 +308,8 @@ def _shooter(page: Any, findings: Findings, shots: Path) -> Callable[[str], Path
 
 
 def _check_toc(page: Any, findings: Findings, shoot: Callable[[str], Path]) -> None:
+    from playwright.sync_api import Error as PlaywrightError
+
     links = page.evaluate(_TOC_JS, TOC_SELECTOR)
     if links is None:
         findings.broken_toc_links.append(f"no table of contents ({TOC_SELECTOR})")
@@ -318,7 +325,13 @@ def _check_toc(page: Any, findings: Findings, shoot: Callable[[str], Path]) -> N
             findings.broken_toc_links.append(f"TOC link {href!r} names no element of the page")
             continue
         page.evaluate(_AWAY_JS, href)
-        toc.nth(index).click()
+        try:
+            toc.nth(index).click(timeout=CLICK_TIMEOUT_MS)
+        except PlaywrightError as exc:
+            first = str(exc).splitlines()[0]
+            findings.toc_click_failures.append(
+                f"TOC link {href}: cannot be clicked: {first} (screenshot {shoot('toc-' + href)})")
+            continue
         state = _settled(page, href, wanted)
         at_top = abs(state["top"]) <= SCROLL_TOLERANCE_PX
         at_end = (state["scrollY"] >= state["maxScroll"] - 2

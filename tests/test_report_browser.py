@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import browser_check
 import pytest
 from browser_check import (
     Expected,
@@ -90,9 +91,12 @@ def test_checker_passes_a_clean_page(browser: Any, tmp_path: Path) -> None:
     assert findings.screenshots == []
 
 
-def test_checker_reports_every_kind_of_problem(browser: Any, tmp_path: Path) -> None:
+def test_checker_reports_every_kind_of_problem(browser: Any, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(browser_check, "CLICK_TIMEOUT_MS", 300)
     toc = _toc("sec-a", "nowhere") + (
-        '<li><a href="#sec-b" onclick="event.preventDefault()">B (click swallowed)</a></li>')
+        '<li><a href="#sec-b" onclick="event.preventDefault()">B (click swallowed)</a></li>'
+        '<li><a href="#sec-c" style="display: none">C (hidden link)</a></li>')
     page = _page(
         tmp_path, toc=toc,
         head='<script>console.error("deliberate failure", 42);</script>',
@@ -111,10 +115,11 @@ def test_checker_reports_every_kind_of_problem(browser: Any, tmp_path: Path) -> 
     assert "console.error: deliberate failure 42" in errors
     assert "uncaught exception: " in errors and "boom from the page" in errors
     assert any("missing-figure.png" in text for text in findings.failed_loads), findings
-    assert findings.toc_links == 3
+    assert findings.toc_links == 4
     assert findings.broken_toc_links == ["TOC link '#nowhere' names no element of the page"]
-    assert len(findings.toc_click_failures) == 1
-    assert "#sec-b" in findings.toc_click_failures[0]
+    assert len(findings.toc_click_failures) == 2
+    assert findings.toc_click_failures[0].startswith("TOC link #sec-b: the click left")
+    assert findings.toc_click_failures[1].startswith("TOC link #sec-c: cannot be clicked")
     assert [p.split(":")[0] for p in findings.figure_problems] == ["Figure 14.1.1"]
     assert "hidden by CSS" in findings.figure_problems[0]
     assert [p.split(":")[0] for p in findings.caption_problems] == ["Table 14.2.1",
