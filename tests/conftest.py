@@ -203,7 +203,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         message = ("the test run changed the repository (tests must work in temporary "
                    "folders):\n  " + "\n  ".join(changes))
         if reporter is not None:
-            reporter.ensure_newline()
+            reporter.write("\n")
             reporter.write_line(f"ERROR: {message}", red=True, bold=True)
         else:
             print(f"ERROR: {message}")
