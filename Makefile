@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-lock
 ENGINE ?=
 
-.PHONY: report test venv lock data validate ard bundle verify bench lint clean
+.PHONY: report test test-fast venv lock data validate ard bundle verify bench lint clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,10 +22,16 @@ venv: $(STAMP)
 report: venv
 	$(BIN)/trialreport render $(if $(ENGINE),--engine $(ENGINE))
 
+# Everything, slow tests included, within 5 minutes on 2 cores: the book is rendered once per
+# session (tests/conftest.py, in a temporary copy) and shared. The browser check must run here.
 test: venv
 	@bash tools/install-chromium.sh
 	$(BIN)/ruff check src tests tools bench
-	$(BIN)/pytest
+	TRIALREPORT_REQUIRE_BROWSER=1 $(BIN)/pytest --durations=15
+
+# The quick loop while developing: no render, no browser, no virtual environments.
+test-fast: venv
+	$(BIN)/pytest -m "not render and not slow and not browser"
 
 validate: venv
 	$(BIN)/trialreport validate

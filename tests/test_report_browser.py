@@ -1,176 +1,211 @@
-"""The rendered HTML report in a real browser (headless Chromium over CDP).
+"""The rendered HTML report in a real browser (playwright driving Debian's chromium).
 
-The report under test is the one the session renders once (conftest.rendered_report), never a
-file left in report/.
+The report under test is the session's one render of a temporary copy of the project
+(conftest.rendered_project); what it must show comes from that copy's study definition: every
+figure and every numbered table and listing of ``outputs:``. The checker itself is tested on
+hand-written pages first, so that a passing report means something.
+
+Without chromium (or playwright) these tests are skipped with the reason; ``make test`` sets
+TRIALREPORT_REQUIRE_BROWSER=1, which turns the skip into a failure (conftest).
 """
 
 from __future__ import annotations
 
 import base64
-import io
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import browser_check
 import pytest
-from PIL import Image, ImageDraw
+from browser_check import (
+    Expected,
+    Findings,
+    browser_unavailable,
+    check_page,
+    expected_from_study,
+    launch,
+)
 
-from conftest import ROOT
-from trialreport.browsercheck import BrowserReport, check_html, find_chromium
+from conftest import STUDY_FILE, synthetic_study
+from trialreport import load_study
+from trialreport.paths import study_file
 from trialreport.versioning import report_stem
 
-TIMEOUT = 120.0
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(find_chromium() is None,
-                       reason="chromium is not installed (CI installs it via .ci/run; "
-                              "or set TRIALREPORT_CHROMIUM)"),
-]
+_UNAVAILABLE = browser_unavailable()
+# skipped before any fixture (so before the session's render) is set up
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(_UNAVAILABLE is not None, reason=str(_UNAVAILABLE))]
 
 
 @pytest.fixture(scope="module")
-def report_html(rendered_report: Path) -> Path:
-    """The HTML of the book rendered once for this test session (conftest.rendered_report)."""
-    return rendered_report / f"{report_stem(ROOT)}.html"
+def browser() -> Iterator[Any]:
+    with launch() as chromium:
+        yield chromium
 
 
-@pytest.fixture(scope="module")
-def checked(report_html: Path, tmp_path_factory: pytest.TempPathFactory) -> BrowserReport:
-    shots = tmp_path_factory.mktemp("screenshots")
-    return check_html(report_html, shots / "page.png", timeout=TIMEOUT)
+def _explain(findings: Findings, problems: list[str]) -> str:
+    return f"{findings.url}:\n  " + "\n  ".join(problems)
 
 
-def _assert_real_png(path: Path, min_bytes: int = 5_000) -> None:
-    assert path.is_file(), path
-    assert path.stat().st_size > min_bytes, f"{path.name}: only {path.stat().st_size} bytes"
-    with Image.open(path) as image:
-        assert image.format == "PNG"
-        assert image.width > 50 and image.height > 50, (path.name, image.size)
-        colours = image.convert("RGB").getcolors(maxcolors=64)
-    # getcolors returns None when there are more than maxcolors distinct colours.
-    assert colours is None or len(colours) > 8, f"{path.name}: {len(colours)} colours only"
+# --- the checker, on hand-written pages -----------------------------------------------------------
+
+_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="320" height="200">'
+        '<rect x="10" y="10" width="300" height="180" fill="#1f77b4"/></svg>')
+_IMAGE = "data:image/svg+xml;base64," + base64.b64encode(_SVG.encode()).decode("ascii")
+_FILLER = "<p>Filler paragraph.</p>" * 60
+_EXPECTED = Expected(figures=("Figure 14.1.1",), captions=("Table 14.2.1", "Listing 16.2.7"))
 
 
-# --- the rendered report ------------------------------------------------------------------------
-
-
-def test_report_has_no_console_errors(checked: BrowserReport) -> None:
-    assert checked.console_errors == []
-
-
-def test_report_table_of_contents_links_resolve(checked: BrowserReport) -> None:
-    assert checked.toc_links > 10
-    assert checked.broken_toc_links == []
-    assert checked.toc_jump_failures == []  # a real click scrolls its target to the top
-
-
-def test_report_consort_figure_is_visible(checked: BrowserReport) -> None:
-    assert checked.consort_visible
-    _assert_real_png(checked.screenshots["consort"])
-
-
-def test_report_table_14_2_1_is_visible(checked: BrowserReport) -> None:
-    assert checked.table_14_2_1_visible
-    _assert_real_png(checked.screenshots["table-14-2-1"])
-
-
-def test_report_page_screenshot_and_verdict(checked: BrowserReport) -> None:
-    _assert_real_png(checked.screenshots["page"])
-    assert checked.ok, checked.summary()
-
-
-# --- the checker itself, on hand-written pages ----------------------------------------------------
-
-
-def _png_data_uri() -> str:
-    image = Image.linear_gradient("L").resize((320, 200)).convert("RGB")  # many colours
-    draw = ImageDraw.Draw(image)
-    for i, colour in enumerate(("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")):
-        draw.rectangle((20 + 60 * i, 30, 60 + 60 * i, 170), fill=colour, outline="black")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _page(tmp_path: Path, *, toc: str, head: str = "", extra: str = "",
-          img_style: str = "", table_style: str = "") -> Path:
-    filler = "<p>Filler paragraph.</p>" * 60
+def _page(tmp_path: Path, *, toc: str, head: str = "", extra: str = "", img: str = "",
+          table_caption: str = "", listing_caption: str = "") -> Path:
     html = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>t</title>{head}</head><body>
 <nav id="TOC" role="doc-toc"><h2>Contents</h2><ul>{toc}</ul></nav>
-<section id="sec-a"><h1>A</h1>{filler}
-<figure id="fig-consort"><p><img src="{_png_data_uri()}" alt="CONSORT" style="{img_style}"></p>
-<figcaption>Figure 1</figcaption></figure>
-<div id="tbl-efficacy" style="{table_style}"><table>
-<thead><tr><th colspan="3">Table 14.2.1 Response at month 6</th></tr></thead>
-<tbody><tr><td>n/N (%)</td><td>3/12 (25%)</td><td>3/11 (27%)</td></tr></tbody></table></div>
+<section id="sec-a"><h1>A</h1>{_FILLER}
+<figure id="fig-a"><p><img src="{_IMAGE}" alt="a figure" {img}></p>
+<figcaption>Figure 1.1: Flow (Figure 14.1.1)</figcaption></figure>
+<div id="tbl-a"><div class="tr-table-caption" {table_caption}>
+<p>Table 1.1: Response (Table&nbsp;14.2.1)</p></div>
+<table><tbody><tr><td>n/N (%)</td><td>3/12 (25%)</td></tr></tbody></table></div>
 </section>
-<section id="sec-b"><h1>B</h1>{filler}</section>
-<section id="sec-c"><h1>C</h1>{filler}{extra}</section>
+<section id="sec-b"><h1>B</h1>{_FILLER}
+<table><caption {listing_caption}>Listing 16.2.7 Serious adverse events</caption>
+<tbody><tr><td>001</td></tr></tbody></table></section>
+<section id="sec-c"><h1>C</h1>{_FILLER}{extra}</section>
 </body></html>"""
     path = tmp_path / "page.html"
     path.write_text(html, encoding="utf-8")
     return path
 
 
-@pytest.mark.parametrize("transport", ["websockets", "stdlib"])
-def test_checker_passes_a_clean_page(tmp_path: Path, transport: str) -> None:
-    if transport == "websockets":
-        pytest.importorskip("websockets.sync.client")
-    toc = "".join(f'<li><a href="#sec-{s}">{s.upper()}</a></li>' for s in "abc")
-    page = _page(tmp_path, toc=toc)
-    report = check_html(page, tmp_path / "shots" / "page.png", timeout=TIMEOUT,
-                        transport=transport)
-    assert report.ok, report.summary()
-    assert (report.console_errors, report.broken_toc_links, report.toc_links) == ([], [], 3)
-    assert report.consort_visible and report.table_14_2_1_visible
-    assert set(report.screenshots) == {"page", "consort", "table-14-2-1"}
-    for path in report.screenshots.values():
-        _assert_real_png(path, min_bytes=500)
+def _toc(*ids: str) -> str:
+    return "".join(f'<li><a href="#{i}">{i}</a></li>' for i in ids)
 
 
-def test_checker_reports_errors_broken_links_and_hidden_content(tmp_path: Path) -> None:
-    toc = ('<li><a href="#sec-a">A</a></li>'
-           '<li><a href="#sec-b" onclick="event.preventDefault()">B (click swallowed)</a></li>'
-           '<li><a href="#nowhere">Gone</a></li>')
+def test_checker_passes_a_clean_page(browser: Any, tmp_path: Path) -> None:
+    page = _page(tmp_path, toc=_toc("sec-a", "sec-b", "sec-c"))
+    findings = check_page(browser, page, _EXPECTED, tmp_path / "shots")
+    assert findings.problems() == [], _explain(findings, findings.problems())
+    assert (findings.toc_links, findings.figures_checked, findings.captions_checked) == (3, 1, 2)
+    assert findings.screenshots == []
+
+
+def test_checker_reports_every_kind_of_problem(browser: Any, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(browser_check, "CLICK_TIMEOUT_MS", 300)
+    toc = _toc("sec-a", "nowhere") + (
+        '<li><a href="#sec-b" onclick="event.preventDefault()">B (click swallowed)</a></li>'
+        '<li><a href="#sec-c" style="display: none">C (hidden link)</a></li>')
     page = _page(
         tmp_path, toc=toc,
         head='<script>console.error("deliberate failure", 42);</script>',
-        extra=('<img src="missing-figure.png" alt="x"><a href="#no-such-table">Table 9</a>'
+        extra=('<img src="missing-figure.png" alt="x">'
                '<script>throw new Error("boom from the page");</script>'),
-        img_style="display: none", table_style="visibility: hidden")
-    report = check_html(page, timeout=TIMEOUT)
-    errors = "\n".join(report.console_errors)
+        img='style="visibility: hidden"', table_caption='style="display: none"')
+    # an opaque box pulled up over the listing's caption
+    page.write_text(page.read_text(encoding="utf-8").replace(
+        "<tbody><tr><td>001</td></tr></tbody></table>",
+        "<tbody><tr><td>001</td></tr></tbody></table><div style='position: relative; "
+        "margin-top: -200px; height: 260px; background: white'></div>"), encoding="utf-8")
+    shots = tmp_path / "shots"
+    findings = check_page(browser, page, _EXPECTED, shots)
+
+    errors = "\n".join(findings.console_errors)
     assert "console.error: deliberate failure 42" in errors
-    assert "boom from the page" in errors
-    assert "missing-figure.png" in errors
-    assert report.toc_links == 3
-    assert report.broken_toc_links == ["#nowhere"]
-    assert len(report.toc_jump_failures) == 1 and "#sec-b" in report.toc_jump_failures[0]
-    assert any("#no-such-table" in text for text in report.warnings)
-    assert not report.consort_visible
-    assert not report.table_14_2_1_visible
-    assert report.screenshots == {}
-    assert not report.ok
-    assert "FAILED" in report.summary()
+    assert "uncaught exception: " in errors and "boom from the page" in errors
+    assert any("missing-figure.png" in text for text in findings.failed_loads), findings
+    assert findings.toc_links == 4
+    assert findings.broken_toc_links == ["TOC link '#nowhere' names no element of the page"]
+    assert len(findings.toc_click_failures) == 2
+    assert findings.toc_click_failures[0].startswith("TOC link #sec-b: the click left")
+    assert findings.toc_click_failures[1].startswith("TOC link #sec-c: cannot be clicked")
+    assert [p.split(":")[0] for p in findings.figure_problems] == ["Figure 14.1.1"]
+    assert "hidden by CSS" in findings.figure_problems[0]
+    assert [p.split(":")[0] for p in findings.caption_problems] == ["Table 14.2.1",
+                                                                  "Listing 16.2.7"]
+    assert "hidden by CSS" in findings.caption_problems[0]
+    assert "covered by <div>" in findings.caption_problems[1]
+    # every failure names its screenshot, and the screenshot is a real PNG in the tmp folder
+    for problem in [*findings.toc_click_failures, *findings.figure_problems,
+                    *findings.caption_problems]:
+        assert f"(screenshot {shots}" in problem, problem
+    assert findings.screenshots and all(p.parent == shots for p in findings.screenshots)
+    for path in findings.screenshots:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
 
 
-def test_checker_without_a_table_of_contents(tmp_path: Path) -> None:
+def test_checker_finds_undecoded_missing_and_unlabelled_outputs(browser: Any,
+                                                                tmp_path: Path) -> None:
+    page = _page(tmp_path, toc=_toc("sec-a"))
+    text = page.read_text(encoding="utf-8")
+    text = text.replace(_IMAGE, "data:image/png;base64,bm90IGEgcG5n")  # "not a png"
+    text = text.replace("Listing 16.2.7", "Listing 16.2.70")  # a different number
+    page.write_text(text, encoding="utf-8")
+    findings = check_page(browser, page, _EXPECTED, tmp_path / "shots")
+    assert len(findings.figure_problems) == 1
+    assert "was not decoded (naturalWidth 0)" in findings.figure_problems[0]
+    assert len(findings.caption_problems) == 1
+    assert findings.caption_problems[0].startswith("Listing 16.2.7: no caption holds it")
+
+
+def test_checker_without_a_table_of_contents(browser: Any, tmp_path: Path) -> None:
     page = _page(tmp_path, toc="")
     page.write_text(page.read_text(encoding="utf-8").replace('id="TOC"', 'id="contents"'),
                     encoding="utf-8")
-    report = check_html(page, timeout=TIMEOUT)
-    assert report.toc_links == 0 and not report.ok
-    assert "no table of contents" in report.broken_toc_links[0]
+    findings = check_page(browser, page, Expected(), tmp_path / "shots")
+    assert findings.toc_links == 0
+    assert findings.broken_toc_links == ["no table of contents (nav#TOC)"]
 
 
-def test_cli_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from trialreport.browsercheck import main
+@pytest.mark.parametrize("which", ["shipped", "synthetic"])
+def test_expected_outputs_come_from_the_study_definition(which: str) -> None:
+    study = load_study(STUDY_FILE) if which == "shipped" else synthetic_study(3)
+    expected = expected_from_study(study)
+    assert sorted(expected.figures + expected.captions) == sorted(
+        spec.label for spec in study.output_specs)
+    assert expected.figures == tuple(spec.label for spec in study.figures())
+    assert all(label.startswith("Figure ") for label in expected.figures)
+    assert not any(label.startswith("Figure ") for label in expected.captions)
 
-    toc = '<li><a href="#sec-a">A</a></li><li><a href="#nowhere">Gone</a></li>'
-    page = _page(tmp_path, toc=toc)
-    assert main([str(page), "--screenshots", str(tmp_path / "shots"),
-                 "--timeout", str(TIMEOUT)]) == 1
-    out = capsys.readouterr().out
-    assert "FAILED" in out and "broken: #nowhere" in out
-    assert (tmp_path / "shots" / "page-consort.png").is_file()
-    assert main([str(tmp_path / "absent.html")]) == 2
+
+# --- the rendered report --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def study(rendered_project: Path) -> Any:
+    return load_study(study_file(rendered_project))
+
+
+@pytest.fixture(scope="module")
+def report(browser: Any, rendered_project: Path, rendered_report: Path, study: Any,
+           tmp_path_factory: pytest.TempPathFactory) -> Findings:
+    html = rendered_report / f"{report_stem(rendered_project)}.html"
+    assert html.is_file(), html
+    return check_page(browser, html, expected_from_study(study),
+                      tmp_path_factory.mktemp("report-screenshots"))
+
+
+@pytest.mark.render
+def test_report_has_no_console_errors_or_failed_loads(report: Findings) -> None:
+    problems = report.console_errors + report.failed_loads
+    assert problems == [], _explain(report, problems)
+
+
+@pytest.mark.render
+def test_report_table_of_contents_links_resolve_and_scroll(report: Findings) -> None:
+    assert report.toc_links > 0
+    problems = report.broken_toc_links + report.toc_click_failures
+    assert problems == [], _explain(report, problems)
+
+
+@pytest.mark.render
+def test_report_every_figure_decoded_and_displayed(report: Findings, study: Any) -> None:
+    assert report.figures_checked == len(study.figures())
+    assert report.figure_problems == [], _explain(report, report.figure_problems)
+
+
+@pytest.mark.render
+def test_report_every_table_and_listing_caption_displayed(report: Findings, study: Any) -> None:
+    assert report.captions_checked == len(study.output_specs) - len(study.figures())
+    assert report.caption_problems == [], _explain(report, report.caption_problems)
