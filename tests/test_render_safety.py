@@ -265,7 +265,9 @@ def test_only_staging_of_dead_processes_is_removed(tmp_path):
 def test_source_date_epoch_wins_over_the_cached_stamp(tmp_path, monkeypatch):
     from trialreport.publish import render_stamp, write_variables
 
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1.2.3"\n')
+    (tmp_path / "data_spec").mkdir()
+    (tmp_path / "data_spec" / "study.yml").write_text("report: {version: 1.2.3}\n"
+                                                       "study: {id: X}\n")
     (tmp_path / "data").mkdir()
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     first, path = render_stamp(tmp_path, tmp_path / "data", "builtin")

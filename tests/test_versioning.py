@@ -145,7 +145,7 @@ def test_timestamp_is_the_only_changing_field(tmp_path: Path,
     assert drop_render_timestamp(first) == drop_render_timestamp(second)
     assert json.loads(json.dumps(first, sort_keys=True)) == first  # plain JSON types
     for key in ("python", "pandas", "numpy", "scipy", "statsmodels", "pingouin", "lifelines",
-                "great_tables", "matplotlib", "pandera", "nbclient", "pypandoc", "pandoc",
+                "great_tables", "matplotlib", "nbclient", "pypandoc", "pandoc",
                 "typst"):
         assert key in first["packages"]
     assert first["engine"]["name"] == "builtin"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic_core import PydanticUndefined
+from pydantic.fields import PydanticUndefined
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "study.md"

@@ -42,7 +42,6 @@ PACKAGES: dict[str, str] = {
     "lifelines": "lifelines",
     "great_tables": "great_tables",
     "matplotlib": "matplotlib",
-    "pandera": "pandera",
     "nbclient": "nbclient",
     "pypandoc": "pypandoc_binary",
     "typst": "typst",
