@@ -1,4 +1,4 @@
-"""Command line: ``trialreport validate | ard | render | bundle | verify | make-data``.
+"""Command line: ``trialreport init | validate | ard | render | bundle | verify | make-data``.
 
 Exit status: 0 success, 1 the data or the result is not right, 2 a usage error.
 """
@@ -67,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _extra_commands() -> list:
     """Sub-commands registered by other modules (analysis, render, bundle)."""
     registrars = []
-    for module in ("trialreport.commands.ard", "trialreport.commands.render",
-                   "trialreport.commands.supplement"):
+    for module in ("trialreport.commands.init", "trialreport.commands.ard",
+                   "trialreport.commands.render", "trialreport.commands.supplement"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:
