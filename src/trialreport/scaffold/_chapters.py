@@ -11,6 +11,7 @@ definition has the outputs it shows.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from trialreport.render.escape import markdown_text
@@ -34,8 +35,9 @@ b = tr.open_book()
 ```
 """
 KINDS = {"consort": "Figure", "km": "Figure"}
-#: Output types shown on a landscape page when the table carries between-arm statistics.
-WIDE = frozenset({"ae_soc_pt"})
+WIDTH = 100
+#: A word for wrapping: runs of inline code spans and other non-space characters.
+_WORD = re.compile(r"(?:`[^`]*`|[^\s`])+")
 
 
 def _q(text: str) -> str:
@@ -43,6 +45,44 @@ def _q(text: str) -> str:
     if '"' in text or "\\" in text or "\n" in text:
         raise ValueError(f"cannot write {text!r} into a chapter call")
     return f'"{text}"'
+
+
+def _wrap(text: str, width: int = WIDTH) -> list[str]:
+    """A paragraph as lines of at most ``width`` characters where possible (an inline code
+    span is never broken: the engines read it on one line)."""
+    lines: list[str] = []
+    for word in _WORD.findall(text):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def fill(text: str, width: int = WIDTH) -> str:
+    """A chapter with each prose paragraph re-wrapped; cells, headings, lists and tables stay
+    as written."""
+    out: list[str] = []
+    paragraph: list[str] = []
+    in_cell = False
+
+    def flush() -> None:
+        if paragraph:
+            out.extend(_wrap(" ".join(paragraph), width))
+            paragraph.clear()
+
+    for line in text.split("\n"):
+        if line.startswith("```"):
+            flush()
+            in_cell = not in_cell
+            out.append(line)
+        elif in_cell or not line.strip() or line.startswith(("#", "|", "- ", ":::")):
+            flush()
+            out.append(line)
+        else:
+            paragraph.append(line.strip())
+    flush()
+    return "\n".join(out)
 
 
 def _label(prefix: str, name: str) -> str:
@@ -70,14 +110,13 @@ class _Writer:
         kind = KINDS.get(out["type"], "Listing" if out["type"] == "ae_listing" else "Table")
         prefix = "fig" if kind == "Figure" else "tbl"
         title = out["title"]
-        if out["type"] in ("time_to_event", "km"):  # from the data's PARAM: escaped
-            title = markdown_text(title)
+        if out["type"] in ("time_to_event", "km"):  # the parameter's label is the data's PARAM
+            label = next(t["label"] for t in self.m["time_to_event"] if t["id"] == out["param"])
+            for piece in dict.fromkeys((label, label[:1].lower() + label[1:])):
+                title = title.replace(piece, markdown_text(piece))
         caption = f"{title} ({kind} {out['id']})"
         call = f"b.figure({_q(name)})" if kind == "Figure" else f"b.table({_q(name)})"
         options = [f"#| label: {_label(prefix, name)}", f"#| {prefix}-cap: {flow(caption)}"]
-        safety = self.m.get("safety") or {}
-        if out["type"] in WIDE and out.get("statistics", True) and "statistics" in safety:
-            options.append("#| classes: landscape")
         return "```{python}\n" + "\n".join(options) + f"\n{call}\n```\n"
 
     # -- index ------------------------------------------------------------------------------
@@ -93,13 +132,17 @@ class _Writer:
                         f'`{{python}} n.big_n({p})` form the `{{python}} b.population_name({p})`.')
         else:
             patients = (f'**Patients.** The `{{python}} b.population_name({p})` comprised '
-                        f'`{{python}} n.big_n({p})` patients (`{{python}} n.per_arm("big_n", {p})`).')
+                        f'`{{python}} n.big_n({p})` patients '
+                        f'(`{{python}} n.per_arm("big_n", {p})`).')
         parts.append(patients + "\n")
+        efficacy = []
         for tte in self.m.get("time_to_event", []):
             t = _q(tte["id"])
-            parts.append(f"**Efficacy.** `{{python}} b.parameter({t})`: `{{python}} n.events({t})` "
-                         f"patients of `{{python}} n.analysed({t})` analysed had an event "
-                         f"(`{{python}} b.event({t})`); median `{{python}} n.median_time({t})`.\n")
+            efficacy.append(f"`{{python}} b.parameter({t})`: `{{python}} n.events({t})` "
+                            f"patients of `{{python}} n.analysed({t})` analysed had an event "
+                            f"(`{{python}} b.event({t})`); median `{{python}} n.median_time({t})`.")
+        if efficacy:
+            parts.append("**Efficacy.** " + " ".join(efficacy) + "\n")
         safety = self.m.get("safety")
         if safety is not None:
             text = ("**Safety.** `{python} n.ae_patients()` patients had at least one "
@@ -207,8 +250,10 @@ class _Writer:
             if self.comparisons:
                 text += (f'(log-rank test against the reference: '
                          f'`{{python}} n.per_comparison("p_logrank", {t})`;\n')
-            else:
+            elif len(self.m["arms"]["levels"]) > 1:
                 text += f"(log-rank test across the arms, `{{python}} n.p_logrank({t})`;\n"
+            else:
+                text += "("
             text += f"{self.ref(table)}, {self.ref(figure)}).\n"
             parts += [text, self.show(table), self.show(figure)]
         return "\n".join(parts)
@@ -305,15 +350,15 @@ def chapters(mapping: dict[str, Any], primary: str) -> tuple[dict[str, str], lis
         body.append(("efficacy", w.efficacy()))
     if "exposure" in mapping or "safety" in mapping:
         body.append(("safety", w.safety()))
-    texts = {"index.qmd": w.index()}
+    texts = {"index.qmd": fill(w.index())}
     order = ["index.qmd"]
     for i, (name, text) in enumerate(body, 1):
         path = f"chapters/{i:02d}-{name}.qmd"
-        texts[path] = text
+        texts[path] = fill(text)
         order.append(path)
     appendix_order = []
     for i, (name, text) in enumerate(w.appendices().items(), 1):
         path = f"chapters/a{i}-{name}.qmd"
-        texts[path] = text
+        texts[path] = fill(text)
         appendix_order.append(path)
     return texts, order, appendix_order
