@@ -43,7 +43,8 @@ from trialreport.spec.model import DatasetSpec, Specification
 from trialreport.spec.yaml_out import flow
 from trialreport.study._model import NAME_PATTERN
 
-__all__ = ["InferenceError", "InferredStudy", "infer_study", "study_yaml"]
+__all__ = ["InferenceError", "InferredStudy", "infer_study", "related_values",
+           "severity_levels", "study_yaml"]
 
 #: Population flags in the order the definition lists them: (flag, code, label).
 POPULATION_FLAGS = (("RANDFL", "RAND", "Randomised set"),
@@ -508,7 +509,7 @@ class _Inference:
         safety["serious"] = {"variable": "AESER", "value": "Y"}
         related = d.first("adae", "AREL", "AEREL")
         if related is not None:
-            values = [v for v in d.known("adae", related) if not NOT_RELATED.match(v)]
+            values = related_values(d.known("adae", related))
             if values:
                 safety["related"] = {"variable": related, "values": values}
                 self.comment("TODO confirm: the values counted as related", "safety",
@@ -545,16 +546,8 @@ class _Inference:
             values = d.known("adae", name)
             if not values:
                 continue
-            upper = {v.upper() for v in values}
-            if upper <= set(SEVERITY_SCALE):
-                style = values[0]
-                case = (str.upper if style.isupper() else str.title if style.istitle()
-                        else str.lower)
-                by_upper = {v.upper(): v for v in values}
-                levels = [by_upper.get(s, case(s)) for s in SEVERITY_SCALE]
-            elif all(GRADE.match(v) for v in values):
-                levels = sorted(values, key=lambda v: int(GRADE.match(v).group(1)))
-            else:
+            levels = severity_levels(values)
+            if levels is None:
                 self.note(f"no severity tables: {name} values are neither mild/moderate/severe "
                           f"nor grades 1 to 5 ({', '.join(values[:6])})")
                 return None
@@ -682,6 +675,29 @@ class _Inference:
         self.safety_block()
         self.outputs_block()
         return self.result
+
+
+def related_values(values: list[str]) -> list[str]:
+    """The causality values counted as related: every value that does not say "not related"
+    (NOT RELATED, NOT SUSPECTED, UNRELATED, NONE, NO, N), so that an unclear assessment
+    ("UNLIKELY", "POSSIBLE") counts as related, the conservative reading for safety."""
+    return [v for v in values if not NOT_RELATED.match(v.strip())]
+
+
+def severity_levels(values: list[str]) -> list[str] | None:
+    """Severity levels from mildest to worst for the values of a severity variable: the
+    mild/moderate/severe scale (all three, in the data's letter case) or toxicity grades 1 to 5
+    in numeric order (those present); ``None`` for any other values."""
+    if {v.upper() for v in values} <= set(SEVERITY_SCALE):
+        style = values[0]
+        case = str.upper if style.isupper() else str.title if style.istitle() else str.lower
+        by_upper = {v.upper(): v for v in values}
+        return [by_upper.get(s, case(s)) for s in SEVERITY_SCALE]
+    grades = [GRADE.match(v) for v in values]
+    if all(grades):
+        return [v for _, v in sorted(zip((int(g.group(1)) for g in grades), values,
+                                         strict=True))]
+    return None
 
 
 def _lower_first(text: str) -> str:
