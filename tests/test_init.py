@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from test_chapters import prose
+
 from trialreport.ard import ARD
 from trialreport.cli import main
 from trialreport.demodata.sas_trial import build_sas_trial, write_sas_trial
@@ -323,7 +323,7 @@ def test_other_deliveries(tmp_path, arms, with_define, with_tte) -> None:
         assert check_supported_syntax(path.read_text(), str(path)) == []
 
 
-# -- refusals: nothing written ----------------------------------------------------------------------
+# -- refusals: nothing written ------------------------------------------------------------------
 
 
 def test_refuses_a_folder_that_is_not_empty(tmp_path, delivery) -> None:
