@@ -323,6 +323,41 @@ def test_other_deliveries(tmp_path, arms, with_define, with_tte) -> None:
         assert check_supported_syntax(path.read_text(), str(path)) == []
 
 
+def test_a_csv_delivery_with_treatment_duration_gets_an_exposure_table(tmp_path) -> None:
+    """CSV files without define.xml (types and codelists from the values), TRTDURD in ADSL."""
+    import pyreadstat
+
+    sas = tmp_path / "sas"
+    write_sas_trial(sas, n_subjects=90, arms=3, seed=11, with_efficacy=False, with_tte=False)
+    adam = tmp_path / "adam"
+    adam.mkdir()
+    for name in ("adsl", "adae"):
+        frame, _ = pyreadstat.read_xport(str(sas / f"{name}.xpt"))
+        if name == "adsl":
+            frame["TRTDURD"] = (pd.to_datetime(frame["TRTEDT"])
+                                - pd.to_datetime(frame["TRTSDT"])).dt.days + 1
+        frame.to_csv(adam / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+    work = tmp_path / "work"
+    work.mkdir()
+    status, stdout, stderr = _run(work, "init", "study", "--data", str(adam))
+    assert status == 0, stderr
+    folder = work / "study"
+    study = load_study(folder / "data_spec" / "study.yml")
+    exposure = study.model.exposure
+    assert (exposure.population, [v.name for v in exposure.variables]) == ("SAF", ["TRTDURD"])
+    assert study.output("exposure").id == "14.1.4"
+    assert '`{python} n.median_range("TRTDURD")` days' in (
+        folder / "chapters" / "04-safety.qmd").read_text()
+    status, _, stderr = _run(folder, "ard", "--out", "ard.json")
+    assert status == 0, stderr
+    ard = ARD.from_json(folder / "ard.json")
+    adsl = pd.read_csv(adam / "adsl.csv")
+    saf = adsl[adsl["SAFFL"] == "Y"]
+    for arm, sub in saf.groupby("TRT01A"):
+        assert ard.get("exposure", "TRTDURD", "mean", arm) == pytest.approx(sub["TRTDURD"].mean())
+        assert ard.get("exposure", "TRTDURD", "n", arm) == sub["TRTDURD"].notna().sum()
+
+
 # -- refusals: nothing written ------------------------------------------------------------------
 
 

@@ -58,6 +58,8 @@ POPULATION_FLAGS = (("RANDFL", "RAND", "Randomised set"),
 PRIMARY_ORDER = ("ITT", "FAS", "MITT", "EFF", "RAND", "PP", "SAF")
 BASELINE_VARIABLES = ("AGE", "AGEGR1", "SEX", "RACE", "ETHNIC", "COUNTRY", "REGION1",
                       "HEIGHTBL", "WEIGHTBL", "BMIBL", "BMIBLGR1")
+#: A baseline ``*BL`` text variable without a codelist is shown only up to this many values.
+MAX_LEVELS = 20
 REFERENCE_WORDS = re.compile(r"\b(placebo|control|vehicle)\b", re.IGNORECASE)
 SEVERITY_SCALE = ("MILD", "MODERATE", "SEVERE")
 GRADE = re.compile(r"^(?:GRADE\s*)?([1-5])$", re.IGNORECASE)
@@ -244,6 +246,8 @@ class _Inference:
 
     def arm_block(self) -> None:
         d = self.data
+        if not d.has("adsl", "USUBJID"):
+            raise InferenceError("ADSL has no USUBJID (the unique subject identifier)")
         variable = d.first("adsl", "TRT01P", "ARM")
         if variable is None:
             raise InferenceError("ADSL has no planned treatment variable (TRT01P, or ARM): "
@@ -391,6 +395,11 @@ class _Inference:
         for name in [*BASELINE_VARIABLES, *extra]:
             if name in adsl.columns:
                 entry = self._variable_entry(name)
+                if entry is not None and name in extra and entry["type"] == "categorical" \
+                        and "levels" not in entry and len(d.values("adsl", name)) > MAX_LEVELS:
+                    self.note(f"baseline: {name} left out (text with more than {MAX_LEVELS} "
+                              "values and no codelist)")
+                    continue
                 if entry is not None:
                     variables.append(entry)
         if not variables:
