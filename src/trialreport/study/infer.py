@@ -303,7 +303,6 @@ class _Inference:
     def population_block(self) -> None:
         d = self.data
         arm_variable = self.result.mapping["arms"]["variable"]
-        adsl_arm = d.text("adsl", arm_variable)
         pops: dict[str, dict[str, Any]] = {}
         for flag, code, label in POPULATION_FLAGS:
             if not d.has("adsl", flag):
@@ -327,8 +326,10 @@ class _Inference:
                 self.note(f"no population {code}: arm(s) {', '.join(empty)} have no subject "
                           f"with {flag} = Y")
                 continue
-            if adsl_arm[inside].isna().any() and by == arm_variable:
-                self.note(f"population {code}: some subjects have no {arm_variable}")
+            missing = int(arm_of.isna().sum())
+            if missing:
+                raise InferenceError(f"{missing} subject(s) with {flag} = Y in ADSL have no "
+                                     f"{by}: each subject of population {code} needs an arm")
             pops[code] = {"label": label, "flag": flag, "arm_variable": by}
             if by == "TRT01A":
                 self.comment("analysed as treated (actual arm)", "populations", code)
