@@ -86,7 +86,8 @@ def fill(text: str, width: int = WIDTH) -> str:
 
 
 def _label(prefix: str, name: str) -> str:
-    return f"{prefix}-" + name.replace("_", "-").lower()
+    """A cross-reference label: ``prefix-`` and the name in lower case, ``-`` between words."""
+    return f"{prefix}-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 class _Writer:
