@@ -61,6 +61,10 @@ def quarto_yml(study_id: str, chapters: Sequence[str], appendices: Sequence[str]
         "  docx:",
         "    toc: true",
         "    number-sections: true",
+        "    # reference-doc: the built-in engine uses trialreport's CSR Word styles; for Quarto,",
+        "    # copy them here and name the copy: the file is printed by",
+        "    #   python -c \"from importlib.resources import files; "
+        "print(files('trialreport') / 'resources/render/reference.docx')\"",
         "  typst:",
         "    toc: true",
         "    number-sections: true",
