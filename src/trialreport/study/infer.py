@@ -38,10 +38,10 @@ from typing import Any
 
 import pandas as pd
 
-from trialreport.analysis_sets import as_text
-from trialreport.spec.model import DatasetSpec, Specification
-from trialreport.spec.yaml_out import flow
-from trialreport.study._model import NAME_PATTERN
+from trialreport.spec.model import Specification
+from trialreport.study._infer_base import Data, name_of
+from trialreport.study._infer_events import EventBlocks, related_values, severity_levels
+from trialreport.study._infer_outputs import numbered_outputs
 
 __all__ = ["InferenceError", "InferredStudy", "infer_study", "related_values",
            "severity_levels", "study_yaml"]
@@ -61,16 +61,6 @@ BASELINE_VARIABLES = ("AGE", "AGEGR1", "SEX", "RACE", "ETHNIC", "COUNTRY", "REGI
 #: A baseline ``*BL`` text variable without a codelist is shown only up to this many values.
 MAX_LEVELS = 20
 REFERENCE_WORDS = re.compile(r"\b(placebo|control|vehicle)\b", re.IGNORECASE)
-SEVERITY_SCALE = ("MILD", "MODERATE", "SEVERE")
-GRADE = re.compile(r"^(?:GRADE\s*)?([1-5])$", re.IGNORECASE)
-#: Causality values that say "not related"; every other value counts as related (the
-#: conservative reading: an unclear assessment is not taken as "not related").
-NOT_RELATED = re.compile(r"^(NOT\b.*|UNRELATED|NONE|NO|N)$", re.IGNORECASE)
-TIME_UNITS = {"DAY": "days", "DAYS": "days", "D": "days", "WEEK": "weeks", "WEEKS": "weeks",
-              "MONTH": "months", "MONTHS": "months", "YEAR": "years", "YEARS": "years"}
-UNIT_IN_LABEL = re.compile(r"\s*\((days?|weeks?|months?|years?)\)\s*$", re.IGNORECASE)
-#: Show times in months when the longest time is at least this many (stored) units.
-MONTHS_FROM = {"days": 183.0, "weeks": 26.0}
 #: Facts about the trial that no dataset holds: (key, example written as a placeholder).
 FACT_PLACEHOLDERS = (
     ("protocol", "{text: PROTOCOL-ID version and date, source: protocol}"),
@@ -123,82 +113,14 @@ class InferredStudy:
         return study_yaml(self)
 
 
-class _Data:
-    """The validated datasets by role (file stem in lower case) with their specifications."""
+class _Inference(EventBlocks):
+    """The subject-level blocks (identification, arms, populations, disposition, baseline,
+    exposure); the event blocks come from :class:`EventBlocks`."""
 
-    def __init__(self, frames: Mapping[str, pd.DataFrame], spec: Specification):
-        self.frames: dict[str, pd.DataFrame] = {}
-        self.specs: dict[str, DatasetSpec] = {}
-        self.stems: dict[str, str] = {}
-        for name, frame in frames.items():
-            ds = spec.datasets[name]
-            role = ds.file.lower()
-            self.frames[role], self.specs[role], self.stems[role] = frame, ds, ds.file
-
-    def has(self, role: str, *names: str) -> bool:
-        return role in self.frames and all(n in self.frames[role].columns for n in names)
-
-    def first(self, role: str, *names: str) -> str | None:
-        """The first of ``names`` that ``role`` has."""
-        return next((n for n in names if self.has(role, n)), None)
-
-    def text(self, role: str, name: str) -> pd.Series:
-        return as_text(self.frames[role][name])
-
-    def values(self, role: str, name: str) -> list[str]:
-        """Distinct non-missing values as text, in order of appearance."""
-        return list(dict.fromkeys(self.text(role, name).dropna()))
-
-    def codes(self, role: str, name: str) -> list[str]:
-        """Codes of the variable's codelist in the specification (as text)."""
-        var = self.variable(role, name)
-        if var is None or not var.codelist:
-            return []
-        return [str(int(c)) if isinstance(c, float) and c.is_integer() else str(c)
-                for c in var.codes]
-
-    def known(self, role: str, name: str) -> list[str]:
-        """Values in the data, then codes of the codelist that do not occur."""
-        return list(dict.fromkeys([*self.values(role, name), *self.codes(role, name)]))
-
-    def variable(self, role: str, name: str) -> Any:
-        spec = self.specs.get(role)
-        if spec is None:
-            return None
-        return next((v for v in spec.variables if v.name == name), None)
-
-    def label(self, role: str, name: str) -> str:
-        var = self.variable(role, name)
-        return var.label if var is not None and var.label else name
-
-
-def _name(text: str, fallback: str) -> str:
-    """``text`` as a Name (letters, digits, ``_ . -``, starting with a letter)."""
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text)).strip("-_.")[:64]
-    if name and not name[0].isalpha():
-        name = f"S-{name}"[:64]
-    return name if re.match(NAME_PATTERN, name or "") else fallback
-
-
-class _Inference:
-    def __init__(self, data: _Data, title: str | None, default_id: str):
-        self.data = data
+    def __init__(self, data: Data, title: str | None, default_id: str):
+        super().__init__(data, InferredStudy(mapping={}))
         self.title = title
         self.default_id = default_id
-        self.result = InferredStudy(mapping={})
-        self.arms: list[str] = []
-        self.reference: str | None = None
-        self.populations: dict[str, dict[str, Any]] = {}
-
-    # -- small helpers ----------------------------------------------------------------------
-    def note(self, text: str) -> None:
-        self.result.notes.append(text)
-
-    def todo(self, text: str) -> None:
-        self.result.placeholders.append(text)
-
-    def comment(self, text: str, *path: Any) -> None:
-        self.result.comments[path] = text
 
     # -- blocks -----------------------------------------------------------------------------
     def identification(self) -> dict[str, Any]:
@@ -208,12 +130,12 @@ class _Inference:
             self.note(f"ADSL holds {len(ids)} values of STUDYID ({', '.join(ids[:5])}); the "
                       f"study is named after the first")
         if ids:
-            study_id = _name(ids[0], _name(self.default_id, "STUDY"))
+            study_id = name_of(ids[0], name_of(self.default_id, "STUDY"))
             if study_id != ids[0]:
                 self.note(f"study.id {study_id!r} is STUDYID {ids[0]!r} made a file name")
             self.comment("STUDYID in ADSL; names the report's files", "study", "id")
         else:
-            study_id = _name(self.default_id, "STUDY")
+            study_id = name_of(self.default_id, "STUDY")
             self.todo("study.id: ADSL has no STUDYID, so the study is named after its "
                       f"folder ({study_id}); change it if needed")
         sources: dict[str, Any] = {"data": {"type": "data",
@@ -341,9 +263,6 @@ class _Inference:
         self.todo("populations: write each definition from the SAP (definition: ...)")
         self.result.mapping["populations"] = pops
 
-    def population_of(self, *codes: str) -> str:
-        return next((c for c in codes if c in self.populations), self.result.primary_population)
-
     def disposition_block(self) -> None:
         d = self.data
         randomised = next((f for f in ("RANDFL", "ITTFL") if f in
@@ -431,245 +350,6 @@ class _Inference:
         self.result.mapping["exposure"] = {"population": self.population_of("SAF"),
                                            "variables": [entry]}
 
-    def tte_block(self) -> None:
-        d = self.data
-        if not d.has("adtte", "PARAMCD", "AVAL", "CNSR"):
-            if "adtte" in d.frames:
-                self.note("no time-to-event analyses: ADTTE lacks PARAMCD, AVAL or CNSR")
-            return
-        frame = d.frames["adtte"]
-        paramcd = d.text("adtte", "PARAMCD")
-        population = self.result.primary_population
-        pop_flag = self.populations[population]["flag"]
-        adsl = d.frames["adsl"]
-        members = set(adsl.loc[(d.text("adsl", pop_flag) == "Y").to_numpy(), "USUBJID"]) \
-            if "USUBJID" in adsl else set()
-        entries, used = [], set()
-        for code in d.known("adtte", "PARAMCD"):
-            rows = (paramcd == code).to_numpy()
-            if not rows.any():
-                continue
-            cnsr = as_text(frame.loc[rows, "CNSR"])
-            aval = pd.to_numeric(frame.loc[rows, "AVAL"], errors="coerce")
-            if cnsr.isna().any() or not set(cnsr) <= {"0", "1"}:
-                self.note(f"time to event {code}: CNSR is not 0 or 1 on every record; left out")
-                continue
-            if aval.isna().any() or (aval < 0).any():
-                self.note(f"time to event {code}: AVAL is missing or negative; left out")
-                continue
-            if "USUBJID" in frame and not frame.loc[rows, "USUBJID"].isin(members).any():
-                self.note(f"time to event {code}: no subject of population {population}; "
-                          "left out")
-                continue
-            ident = _name(code, f"TTE{len(entries) + 1}")
-            if ident in used:
-                ident = f"{ident}-{len(entries) + 1}"
-            used.add(ident)
-            label = code
-            if d.has("adtte", "PARAM"):
-                params = list(dict.fromkeys(as_text(frame.loc[rows, "PARAM"]).dropna()))
-                label = UNIT_IN_LABEL.sub("", params[0]) if params else code
-            unit, unit_note = "days", "no AVALU: times taken as days"
-            if d.has("adtte", "AVALU"):
-                units = list(dict.fromkeys(as_text(frame.loc[rows, "AVALU"]).dropna()))
-                mapped = {TIME_UNITS.get(u.upper()) for u in units}
-                if len(mapped) == 1 and None not in mapped:
-                    unit, unit_note = mapped.pop(), ""
-                else:
-                    self.note(f"time to event {code}: AVALU {units} is not one unit of days, "
-                              "weeks, months or years; left out")
-                    continue
-            entry: dict[str, Any] = {"id": ident, "label": label, "dataset": "adtte",
-                                     "paramcd": code, "population": population,
-                                     "time_unit": unit}
-            if unit in MONTHS_FROM and float(aval.max()) >= MONTHS_FROM[unit]:
-                entry["display_unit"] = "months"
-            if unit_note:
-                self.note(f"time to event {code}: {unit_note}")
-                self.todo(f"time_to_event {ident}: confirm the time unit (days assumed: "
-                          "ADTTE has no AVALU)")
-            entries.append(entry)
-        if entries:
-            self.result.mapping["time_to_event"] = entries
-
-    def safety_block(self) -> None:
-        d = self.data
-        if "adae" not in d.frames:
-            self.note("no safety tables: no ADAE dataset")
-            return
-        missing = [v for v in ("USUBJID", "AEBODSYS", "AEDECOD", "AESER")
-                   if not d.has("adae", v)]
-        if missing:
-            self.note(f"no safety tables: ADAE lacks {', '.join(missing)}")
-            return
-        safety: dict[str, Any] = {"population": self.population_of("SAF"), "dataset": "adae"}
-        if safety["population"] != "SAF":
-            self.note(f"adverse events are counted in population {safety['population']}: "
-                      "ADSL has no usable SAFFL")
-        if d.has("adae", "TRTEMFL") and "Y" in d.known("adae", "TRTEMFL"):
-            safety["treatment_emergent_flag"] = "TRTEMFL"
-        else:
-            safety["treatment_emergent_flag"] = None
-            self.note("ADAE has no TRTEMFL: every adverse event record is counted")
-            self.todo("safety.treatment_emergent_flag: ADAE has no TRTEMFL, so every record "
-                      "counts as treatment-emergent; confirm")
-        if "Y" not in d.known("adae", "AESER"):
-            self.note("no safety tables: AESER has no value Y (in the data or its codelist)")
-            return
-        safety["serious"] = {"variable": "AESER", "value": "Y"}
-        related = d.first("adae", "AREL", "AEREL")
-        if related is not None:
-            values = related_values(d.known("adae", related))
-            if values:
-                safety["related"] = {"variable": related, "values": values}
-                self.comment("TODO confirm: the values counted as related", "safety",
-                             "related")
-                self.todo(f"safety.related: confirm the {related} values counted as related: "
-                          + ", ".join(values) + " (every value not meaning 'not related')")
-        severity = self._severity()
-        if severity is not None:
-            safety["severity"] = severity
-        if d.has("adae", "AEOUT") and "FATAL" in d.known("adae", "AEOUT"):
-            safety["fatal"] = {"variable": "AEOUT", "value": "FATAL"}
-        elif d.has("adae", "AESDTH") and "Y" in d.known("adae", "AESDTH"):
-            safety["fatal"] = {"variable": "AESDTH", "value": "Y"}
-        if d.has("adae", "AEACN") and "DRUG WITHDRAWN" in d.known("adae", "AEACN"):
-            safety["leading_to_discontinuation"] = {"variable": "AEACN",
-                                                    "value": "DRUG WITHDRAWN"}
-        safety["soc"], safety["term"] = "AEBODSYS", "AEDECOD"
-        if d.has("adae", "AEOUT"):
-            safety["outcome"] = "AEOUT"
-        start = d.first("adae", "ASTDY", "AESTDY")
-        if start is not None:
-            safety["start_day"] = start
-        if self.reference is not None:
-            safety["statistics"] = {"test": "fisher", "difference_method": "newcombe",
-                                    "conf_level": 0.95}
-            self.comment("against the reference arm", "safety", "statistics")
-        self.result.mapping["safety"] = safety
-
-    def _severity(self) -> dict[str, Any] | None:
-        d = self.data
-        for name in ("ASEV", "AESEV", "ATOXGR", "AETOXGR"):
-            if not d.has("adae", name):
-                continue
-            values = d.known("adae", name)
-            if not values:
-                continue
-            levels = severity_levels(values)
-            if levels is None:
-                self.note(f"no severity tables: {name} values are neither mild/moderate/severe "
-                          f"nor grades 1 to 5 ({', '.join(values[:6])})")
-                return None
-            self.comment("mildest first; the last is 'the worst severity'", "safety",
-                         "severity")
-            self.note(f"severity from {name}: {' < '.join(levels)}")
-            return {"variable": name, "levels": levels}
-        return None
-
-    def endpoint_example(self) -> None:
-        d = self.data
-        bds = [r for r in d.frames if r not in ("adsl", "adae", "adtte")
-               and d.has(r, "PARAMCD", "AVALC")]
-        lines = ["# endpoints:   # TODO binary endpoints cannot be inferred from the data: "
-                 "write them from the SAP, e.g."]
-        population = self.result.primary_population
-        if bds:
-            role = bds[0]
-            params = d.known(role, "PARAMCD")
-            frame, paramcd = d.frames[role], d.text(role, "PARAMCD")
-            example, values, visit = "RESP", ["Y"], "12"
-            for code in params:  # the first parameter with a coded result (AVALC)
-                rows = (paramcd == code).to_numpy()
-                found = list(dict.fromkeys(as_text(frame.loc[rows, "AVALC"]).dropna()))
-                if found:
-                    example, values = code, (["Y"] if "Y" in found else found[:1])
-                    if "AVISITN" in frame:
-                        visits = as_text(frame.loc[rows, "AVISITN"]).dropna()
-                        visit = visits.iloc[-1] if len(visits) else visit
-                    break
-            lines += [f"#   binary:   # parameters of {role}: {', '.join(params[:8])}",
-                      "#     - {id: RESP, label: Response at visit " + visit
-                      + f", population: {population}, dataset: {role},",
-                      "#        responder: {paramcd: " + example + ", visit: " + visit
-                      + ", values: " + flow(values) + "}, primary: true}"]
-        else:
-            lines += ["#   binary:",
-                      "#     - {id: RESP, label: Response at week 12, population: "
-                      f"{population}, dataset: adrs,",
-                      "#        responder: {paramcd: RESP, visit: 12, values: [Y]}, "
-                      "primary: true}"]
-        self.result.commented["endpoints"] = lines
-        self.todo("endpoints.binary: responder endpoints are not inferred; write them from "
-                  "the SAP and add an output of type binary_endpoints"
-                  + (f" (dataset {bds[0]} has PARAMCD and AVALC)" if bds else ""))
-
-    def outputs_block(self) -> None:
-        m = self.result.mapping
-        out: list[dict[str, Any]] = []
-        counters: dict[tuple[str, str], int] = {}
-
-        def add(section: str, kind: str, **entry: Any) -> None:
-            counters[(section, kind)] = counters.get((section, kind), 0) + 1
-            out.append({"id": f"{section}.{counters[(section, kind)]}", **entry})
-
-        primary = self.result.primary_population
-        if "disposition" in m:
-            add("14.1", "figure", name="consort", type="consort",
-                title="CONSORT 2010 flow diagram")
-            rand = next(c for c, p in self.populations.items()
-                        if p["flag"] == m["disposition"]["randomised_flag"])
-            add("14.1", "table", name="disposition", type="disposition",
-                title="Disposition of randomised patients", population=rand)
-        add("14.1", "table", name="analysis_sets", type="population_sets",
-            title="Analysis sets", population=next(iter(self.populations)))
-        if "baseline" in m:
-            add("14.1", "table", name="baseline", type="baseline",
-                title="Demographic and baseline characteristics", population=primary)
-        if "exposure" in m:
-            add("14.1", "table", name="exposure", type="exposure",
-                title="Extent of exposure", population=m["exposure"]["population"])
-        for tte in m.get("time_to_event", []):
-            slug = re.sub(r"[^a-z0-9]+", "_", tte["id"].lower()).strip("_")
-            add("14.2", "table", name=f"tte_{slug}", type="time_to_event", param=tte["id"],
-                title=f"{tte['label']} (Kaplan-Meier estimates)", population=primary)
-            add("14.2", "figure", name=f"km_{slug}", type="km", param=tte["id"],
-                title=f"Kaplan-Meier estimate of {_lower_first(tte['label'])} by arm",
-                population=primary)
-        safety = m.get("safety")
-        if safety is not None:
-            pop = safety["population"]
-            add("14.3", "table", name="ae_overview", type="ae_overview",
-                title="Overview of treatment-emergent adverse events", population=pop)
-            add("14.3", "table", name="teae_soc_pt", type="ae_soc_pt", filter="all",
-                title="Treatment-emergent adverse events by system organ class and preferred "
-                      "term", population=pop)
-            if "severity" in safety:
-                add("14.3", "table", name="teae_severity", type="ae_severity",
-                    title="Treatment-emergent adverse events by system organ class, preferred "
-                          "term and maximum severity", population=pop)
-            subsets = (("related", "related_soc_pt", "related",
-                        "Related treatment-emergent adverse events"),
-                       ("serious", "sae_soc_pt", "serious", "Serious adverse events"),
-                       ("fatal", "fatal_soc_pt", "fatal", "Adverse events with fatal outcome"),
-                       ("leading_to_discontinuation", "disc_soc_pt",
-                        "leading_to_discontinuation",
-                        "Adverse events leading to discontinuation of study treatment"))
-            for setting, name, kind, title in subsets:
-                if setting in safety:
-                    add("14.3", "table", name=name, type="ae_soc_pt", filter=kind,
-                        statistics=False, title=f"{title} by system organ class and preferred "
-                                                "term", population=pop)
-            columns = ["soc", "pt"] + [col for col, key in
-                                       (("start_day", "start_day"),
-                                        ("severity_text", "severity"),
-                                        ("relatedness", "related"),
-                                        ("outcome", "outcome")) if key in safety]
-            out.append({"id": "14.3.2", "name": "sae_listing", "type": "ae_listing",
-                        "filter": "serious", "columns": columns,
-                        "title": "Listing of serious adverse events", "population": pop})
-        m["outputs"] = out
-
     def run(self) -> InferredStudy:
         self.identification()
         self.result.mapping["datasets"] = {role: stem for role, stem in
@@ -683,35 +363,9 @@ class _Inference:
         self.endpoint_example()
         self.tte_block()
         self.safety_block()
-        self.outputs_block()
+        self.result.mapping["outputs"] = numbered_outputs(
+            self.result.mapping, self.populations, self.result.primary_population)
         return self.result
-
-
-def related_values(values: list[str]) -> list[str]:
-    """The causality values counted as related: every value that does not say "not related"
-    (NOT RELATED, NOT SUSPECTED, UNRELATED, NONE, NO, N), so that an unclear assessment
-    ("UNLIKELY", "POSSIBLE") counts as related, the conservative reading for safety."""
-    return [v for v in values if not NOT_RELATED.match(v.strip())]
-
-
-def severity_levels(values: list[str]) -> list[str] | None:
-    """Severity levels from mildest to worst for the values of a severity variable: the
-    mild/moderate/severe scale (all three, in the data's letter case) or toxicity grades 1 to 5
-    in numeric order (those present); ``None`` for any other values."""
-    if {v.upper() for v in values} <= set(SEVERITY_SCALE):
-        style = values[0]
-        case = str.upper if style.isupper() else str.title if style.istitle() else str.lower
-        by_upper = {v.upper(): v for v in values}
-        return [by_upper.get(s, case(s)) for s in SEVERITY_SCALE]
-    grades = [GRADE.match(v) for v in values]
-    if all(grades):
-        return [v for _, v in sorted(zip((int(g.group(1)) for g in grades), values,
-                                         strict=True))]
-    return None
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
 def infer_study(frames: Mapping[str, pd.DataFrame], spec: Specification, *,
@@ -726,7 +380,7 @@ def infer_study(frames: Mapping[str, pd.DataFrame], spec: Specification, *,
     """
     if not any(spec.datasets[name].file.lower() == "adsl" for name in frames):
         raise InferenceError("no ADSL dataset (adsl.xpt, adsl.csv or adsl.parquet)")
-    return _Inference(_Data(frames, spec), title, default_id).run()
+    return _Inference(Data(frames, spec), title, default_id).run()
 
 
 def study_yaml(inferred: InferredStudy) -> str:
