@@ -11,7 +11,8 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> int:
     status = 0
-    for script in ("bench_ard.py", "bench_render.py", "bench_stats.py", "bench_validate.py"):
+    for script in ("bench_ard.py", "bench_validate.py", "bench_render.py", "bench_init.py",
+                   "bench_stats.py"):
         print(f"\n== {script} ==", flush=True)
         status |= subprocess.run([sys.executable, str(HERE / script)]).returncode
     return status

@@ -92,6 +92,25 @@ class Book:
         """A field (``label``, ``definition``) of a binary endpoint of the study definition."""
         return str(getattr(self.study.endpoint(endpoint_id), field) or "")
 
+    def parameter(self, param: str, field: str = "label") -> str:
+        """A field (``label``, ``paramcd``, ``event_label``) of a time-to-event parameter of the
+        study definition, by id or PARAMCD."""
+        return str(getattr(self.study.tte(param), field) or "")
+
+    def event(self, param: str) -> str:
+        """The event of a time-to-event parameter ("disease progression"): ``event_label``,
+        else read from its label ("Time to disease progression"); "event" when neither
+        names one."""
+        from trialreport.families.time_to_event import event_name
+
+        return event_name(self.study.tte(param)) or "event"
+
+    def population_name(self, code: str) -> str:
+        """A population's label for running text: its first letter in lower case unless the
+        label starts with an abbreviation ("Safety set" -> "safety set", "ITT set" stays)."""
+        label = self.study.population(code).label
+        return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
     def origin(self, param: str) -> str:
         """The time origin of a landmark time-to-event analysis ("month 6")."""
         spec = self.study.tte(param)

@@ -1,4 +1,4 @@
-"""The ``trialreport`` command: validate, ard, render, preview, diff, bundle, verify, make-data.
+"""The ``trialreport`` command: init, validate, ard, render, preview, diff, bundle, verify, make-data.
 
 Exit status: 0 success, 1 the data or the result is not right, 2 a usage error.
 """
@@ -104,9 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _extra_commands() -> list:
     """Sub-commands registered by other modules (analysis, render, bundle)."""
     registrars = []
-    for module in ("trialreport.commands.ard", "trialreport.commands.render",
-                   "trialreport.commands.supplement", "trialreport.commands.diff",
-                   "trialreport.commands.preview"):
+    for module in ("trialreport.commands.init", "trialreport.commands.ard",
+                   "trialreport.commands.render", "trialreport.commands.supplement",
+                   "trialreport.commands.diff", "trialreport.commands.preview"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -44,6 +44,13 @@ def _pct_sign(x: float, decimals: int) -> str:
     return text if text == F.NE else f"{text}%"
 
 
+def _and_list(parts: list[str]) -> str:
+    """``"a, b and c"``."""
+    if len(parts) <= 2:
+        return " and ".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 class Numbers:
     """Formatted numbers from one ARD for one study."""
 
@@ -100,6 +107,45 @@ class Numbers:
     def arm_label(self, arm: str) -> str:
         """Display label of an arm."""
         return self.study.arm_label(self.group(arm))
+
+    # -- every arm or comparison in one phrase ----------------------------------------------
+    def per_arm(self, method: str, *args: Any, joiner: str = "on", **kwargs: Any) -> str:
+        """One phrase with a number of every arm, in display order: ``n.per_arm("big_n",
+        "SAF")`` gives ``"85 on Placebo, 85 on Drug 25 mg and 84 on Drug 50 mg"``.
+
+        ``method`` is a method of this class that takes ``arm=`` (``big_n``, ``consort``,
+        ``level``, ``ae_patients``, ``events``, ``median_time``, ...), called with ``args``
+        and ``kwargs`` for each arm, so a chapter never types an arm's label.
+        """
+        fn = self._arm_method(method)
+        parts = [f"{fn(*args, arm=a.code, **kwargs)} {joiner} {a.display}".replace("  ", " ")
+                 for a in self.study.arms]
+        return _and_list(parts)
+
+    def per_comparison(self, method: str, *args: Any, **kwargs: Any) -> str:
+        """One phrase with a between-arm result of every comparison: ``n.per_comparison(
+        "p_logrank", "TTPROG")`` gives ``"p = 0.120 for Drug 25 mg − Placebo and p = 0.030
+        for Drug 50 mg − Placebo"``; ``method`` takes ``comparison=`` (``p_logrank``,
+        ``difference``, ``p_response``). Without comparisons it raises ``KeyError``."""
+        fn = getattr(type(self), method, None)
+        if fn is None or method.startswith("_") or not callable(fn):
+            raise KeyError(f"Numbers has no method {method!r}")
+        comps = self.study.comparisons
+        if not comps:
+            raise KeyError("the study defines no comparisons (arms.reference or "
+                           "arms.comparisons)")
+        return _and_list([f"{fn(self, *args, comparison=self.study.comparison_group(c), **kwargs)}"
+                          f" for {self.study.comparison_label(c)}" for c in comps])
+
+    def _arm_method(self, method: str) -> Any:
+        import inspect
+
+        fn = getattr(self, method, None) if not method.startswith("_") else None
+        if fn is None or not callable(fn) or method in ("per_arm", "per_comparison"):
+            raise KeyError(f"Numbers has no method {method!r}")
+        if "arm" not in inspect.signature(fn).parameters:
+            raise KeyError(f"Numbers.{method} takes no arm, so it has no per-arm values")
+        return fn
 
     # -- proportions ------------------------------------------------------------------------
     def response(self, endpoint: str, arm: str | None = None, decimals: int = 0,
