@@ -1,4 +1,4 @@
-"""The ``trialreport`` command: init, validate, ard, render, preview, diff, bundle, verify, make-data.
+"""The ``trialreport`` command: init, validate, ard, render, preview, diff, tlf, bundle, verify.
 
 Exit status: 0 success, 1 the data or the result is not right, 2 a usage error.
 """
