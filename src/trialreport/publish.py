@@ -1,4 +1,5 @@
-"""One render of the report: version stamp, book, ard.json and figure files, into a folder.
+"""One render of the report: version stamp, book, ard.json, figure files and the TLF package
+(``tlf/``: each numbered output as an RTF file), into a folder.
 
 Called by ``trialreport render`` with a staging folder; the caller moves the result into
 ``report/`` only when everything here succeeded.
@@ -154,6 +155,7 @@ def publish_report(root: Path, data_dir: Path, out_dir: Path, formats: Sequence[
         from trialreport.ard import build_ard
         from trialreport.data import load_trial
         from trialreport.paths import study_file
+        from trialreport.tlf import write_tlf_package
 
         data = load_trial(data_dir, root / "data_spec", study_file(root))
         staging = cached.with_name(cached.name + ".tmp")
@@ -162,6 +164,7 @@ def publish_report(root: Path, data_dir: Path, out_dir: Path, formats: Sequence[
         ard = build_ard(data)
         ard.to_json(staging / "ard.json")
         write_figures(data, ard, staging / "figures")
+        write_tlf_package(data, ard, staging / "tlf")
         shutil.rmtree(cached, ignore_errors=True)
         staging.rename(cached)
         for stale in cached.parent.iterdir():  # keep only the results of the current inputs
@@ -173,4 +176,6 @@ def publish_report(root: Path, data_dir: Path, out_dir: Path, formats: Sequence[
     outputs["ard"].write_text(dumps(ard), encoding="utf-8", newline="\n")
     shutil.copytree(cached / "figures", out_dir / "figures")
     outputs.update({p.name: p for p in sorted((out_dir / "figures").iterdir())})
+    shutil.copytree(cached / "tlf", out_dir / "tlf")
+    outputs.update({f"tlf/{p.name}": p for p in sorted((out_dir / "tlf").iterdir())})
     return outputs
