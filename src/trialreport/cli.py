@@ -1,4 +1,4 @@
-"""Command line: ``trialreport validate | ard | render | bundle | verify | make-data``.
+"""Command line: ``trialreport validate | ard | render | tlf | bundle | verify | make-data``.
 
 Exit status: 0 success, 1 the data or the result is not right, 2 a usage error.
 """
@@ -68,7 +68,7 @@ def _extra_commands() -> list:
     """Sub-commands registered by other modules (analysis, render, bundle)."""
     registrars = []
     for module in ("trialreport.commands.ard", "trialreport.commands.render",
-                   "trialreport.commands.supplement"):
+                   "trialreport.commands.supplement", "trialreport.commands.tlf"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -28,10 +29,17 @@ from urllib.parse import quote
 
 from trialreport.render.result import RenderError
 
-__all__ = ["INDEX_COLUMNS", "TlfEntry", "TlfError", "tlf_file_name", "write_tlf_package"]
+__all__ = ["INDEX_COLUMNS", "INDEX_FILES", "TLF_DIR", "TlfEntry", "TlfError", "read_tlf_index",
+           "tlf_file_name", "write_tlf_package"]
 
+#: The package's folder beside ``ard.json`` and ``figures/`` in ``report/``.
+TLF_DIR = "tlf"
 #: Columns of ``index.csv`` (and of the table in ``index.html``), in order.
 INDEX_COLUMNS = ("number", "kind", "title", "population", "file", "source_datasets")
+#: The index files, in the package beside the outputs.
+INDEX_FILES = ("index.csv", "index.html")
+#: A file name :func:`tlf_file_name` makes (kind, number, output name).
+_FILE_NAME = re.compile(r"(table|figure|listing)-\d+(\.\d+)*-[A-Za-z0-9_-]+\.rtf")
 #: First characters that make a spreadsheet read a CSV cell as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -60,6 +68,29 @@ class TlfEntry:
 def tlf_file_name(spec: Any) -> str:
     """``table-14.2.1-efficacy.rtf`` for an output spec (kind, number and unique name)."""
     return f"{spec.kind}-{spec.id}-{spec.name}.rtf"
+
+
+def read_tlf_index(path: Path) -> list[str]:
+    """The output files ``index.csv`` lists, in order; ``ValueError`` naming the line when
+    its header is not :data:`INDEX_COLUMNS` or a row's file name is not one
+    :func:`tlf_file_name` makes (so no path can point outside the folder)."""
+    with Path(path).open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows or tuple(rows[0]) != INDEX_COLUMNS:
+        raise ValueError(f"{path}: line 1: header must be {','.join(INDEX_COLUMNS)}")
+    files = []
+    column = INDEX_COLUMNS.index("file")
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(INDEX_COLUMNS):
+            raise ValueError(f"{path}: line {line}: {len(row)} fields, expected "
+                             f"{len(INDEX_COLUMNS)}")
+        if not _FILE_NAME.fullmatch(row[column]):
+            raise ValueError(f"{path}: line {line}: column file: not a TLF file name: "
+                             f"{row[column]!r}")
+        if row[column] in files:
+            raise ValueError(f"{path}: line {line}: column file: {row[column]} listed twice")
+        files.append(row[column])
+    return files
 
 
 def _figure_rtf(study: Any, spec: Any, ard: Any, data: Any, content: Any, work: Path) -> str:
@@ -165,12 +196,13 @@ def write_tlf_package(data: Any, ard: Any, out_dir: Path | str) -> list[Path]:
             except Exception as exc:  # any failure: name the output, write nothing
                 raise TlfError(f"TLF package: {spec.caption} ({spec.name}): "
                                f"{type(exc).__name__}: {exc}") from exc
-        (folder / "index.csv").write_text(index_csv(entries), encoding="utf-8", newline="")
-        (folder / "index.html").write_text(index_html(entries, study.id), encoding="utf-8",
-                                           newline="\n")
+        csv_name, html_name = INDEX_FILES
+        (folder / csv_name).write_text(index_csv(entries), encoding="utf-8", newline="")
+        (folder / html_name).write_text(index_html(entries, study.id), encoding="utf-8",
+                                        newline="\n")
         if out_dir.exists():  # swapped out, removed with the stage
             out_dir.rename(stage / "previous")
         folder.rename(out_dir)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    return [out_dir / e.file for e in entries] + [out_dir / "index.csv", out_dir / "index.html"]
+    return [out_dir / e.file for e in entries] + [out_dir / name for name in INDEX_FILES]

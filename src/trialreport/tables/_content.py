@@ -17,11 +17,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Column", "FigureContent", "Row", "Spanner", "TableContent", "min_table_chars",
-           "needs_landscape"]
+__all__ = ["Column", "FigureContent", "Row", "Spanner", "TableContent", "fit_widths",
+           "min_table_chars", "needs_landscape"]
 
 #: One indentation level (non-breaking spaces survive HTML, pandoc/docx and typst).
 INDENT = "\u00a0" * 4
+#: Characters (9 pt) across a portrait A4 page: wider tables let their text columns wrap.
+PAGE_CHARS = 100
 #: A 9 pt line across the portrait text width, in characters: the book's rule for putting a
 #: table on a landscape page (``PORTRAIT_CHARS`` in resources/render/trialreport.lua).
 PORTRAIT_CHARS = 95
@@ -65,10 +67,11 @@ class TableContent:
     """A numbered table or listing as displayed: titles, headers, body cells and notes.
 
     ``rows`` hold every value column's cell as a string (``""`` when empty);
-    ``widths`` are the columns' shares of the table width in percent (stub first, key
-    ``stub_id``); ``footnotes`` are the output's own notes, the methods notes and the
-    abbreviations note, in that order; ``source`` is the source line, naming
-    ``source_datasets``.
+    ``widths`` are the columns' shares of the book's table width in percent (stub first, key
+    ``stub_id``), fitted by :func:`fit_widths` from ``width_wants`` and ``width_floors``
+    (characters: what each column wants, the narrowest it may be); ``footnotes`` are the
+    output's own notes, the methods notes and the abbreviations note, in that order;
+    ``source`` is the source line, naming ``source_datasets``.
     """
 
     table_id: str
@@ -86,6 +89,8 @@ class TableContent:
     source: str
     source_datasets: tuple[str, ...]
     widths: Mapping[str, float]
+    width_wants: Mapping[str, int]
+    width_floors: Mapping[str, int]
 
     @property
     def caption(self) -> str:
@@ -121,6 +126,22 @@ class FigureContent:
     def caption(self) -> str:
         """``"Figure 14.2.1 <title>"``."""
         return f"{self.label} {self.title}"
+
+
+def fit_widths(want: Mapping[str, float], floor: Mapping[str, float], page_chars: float
+               ) -> dict[str, float]:
+    """Column widths in percent of the table from what each column wants and the narrowest
+    it may be (characters): when the wants exceed ``page_chars``, the widest columns give way
+    (a common cap), never below their floor."""
+    if sum(want.values()) > page_chars:
+        lo, hi = 0.0, max(want.values())
+        for _ in range(40):  # the cap at which the capped wants fill the page
+            cap = (lo + hi) / 2
+            fits = sum(max(floor[k], min(w, cap)) for k, w in want.items()) <= page_chars
+            lo, hi = (cap, hi) if fits else (lo, cap)
+        want = {k: max(floor[k], min(w, lo)) for k, w in want.items()}
+    total = sum(want.values())
+    return {key: 100.0 * w / total for key, w in want.items()}
 
 
 _ASCII_SPACE = re.compile(r"[ \t\n\r\f\v]+")

@@ -39,11 +39,13 @@ from trialreport.outputs import OutputContext
 from trialreport.study import OutputSpec, Study
 from trialreport.tables._content import (
     INDENT,
+    PAGE_CHARS,
     Column,
     FigureContent,
     Row,
     Spanner,
     TableContent,
+    fit_widths,
 )
 
 __all__ = [
@@ -79,8 +81,6 @@ STUB = "_stub"
 GROUP = "_group"
 #: Cells longer than this wrap (listings' free text) instead of widening their column.
 _MAX_CELL_CHARS = 28
-#: Characters (9 pt) across a portrait A4 page: wider tables let their text columns wrap.
-_PAGE_CHARS = 100
 #: Group code of between-arm statistics in the ARD.
 COMPARISON = "comparison"
 
@@ -287,17 +287,18 @@ def _longest_word(texts: Iterable[str]) -> int:
     return max((_chars(w) for t in texts for w in re.split(r"[\s/]+", t) if w), default=0)
 
 
-def _widths(rows: Sequence[Row], columns: Sequence[Column], stub_max: int,
-            stub_label: str = "", left: Sequence[str] = ()) -> dict[str, float]:
-    """Column widths (% of the table, stub first) from the content.
+def _width_needs(rows: Sequence[Row], columns: Sequence[Column], stub_max: int,
+                 stub_label: str = "", left: Sequence[str] = ()
+                 ) -> tuple[dict[str, int], dict[str, int]]:
+    """What each column (stub first) wants and the narrowest it may be, in characters.
 
     Each column wants its longest cell or header line (the stub at most ``stub_max``
-    characters, free text at most ``_MAX_CELL_CHARS``). When the wants exceed the page
-    (``_PAGE_CHARS``), the widest wrappable columns (stub, left-aligned text) give way, never
-    below their longest word; centred numeric cells never wrap.
+    characters, free text at most ``_MAX_CELL_CHARS``); the stub and left-aligned text may
+    give way down to their longest word, centred numeric cells never wrap, headers may always
+    wrap. :func:`~trialreport.tables._content.fit_widths` fits them to a page.
     """
-    want: dict[str, float] = {}
-    floor: dict[str, float] = {}
+    want: dict[str, int] = {}
+    floor: dict[str, int] = {}
     labels = [INDENT * r.level + r.label for r in rows]
     stub = max((_chars(t) for t in labels), default=10)
     want[STUB] = max(min(stub, stub_max), _chars(stub_label), 8) + 2
@@ -309,15 +310,7 @@ def _widths(rows: Sequence[Row], columns: Sequence[Column], stub_max: int,
         want[col.id] = max(longest, *(_chars(h) for h in head), col.min_chars, 5) + 3
         cells = _longest_word(texts) if col.id in left else longest
         floor[col.id] = max(cells, _longest_word(head), 5) + 3  # headers may always wrap
-    if sum(want.values()) > _PAGE_CHARS:
-        lo, hi = 0.0, max(want.values())
-        for _ in range(40):  # the cap at which the capped wants fill the page
-            cap = (lo + hi) / 2
-            fits = sum(max(floor[k], min(w, cap)) for k, w in want.items()) <= _PAGE_CHARS
-            lo, hi = (cap, hi) if fits else (lo, cap)
-        want = {k: max(floor[k], min(w, lo)) for k, w in want.items()}
-    total = sum(want.values())
-    return {key: 100.0 * w / total for key, w in want.items()}
+    return want, floor
 
 
 #: Contents built by :func:`csr_table` while :func:`capture_contents` is active.
@@ -376,7 +369,7 @@ def table_content(
              *(c.label for c in columns), *(sp.label for sp in spanners),
              *(r.label for r in rows), *(str(v) for r in rows for v in r.cells.values())]
     glossary_note = abbreviation_note(texts, study)
-    widths = _widths(rows, columns, stub_max, stub_label, left_columns)
+    wants, floors = _width_needs(rows, columns, stub_max, stub_label, left_columns)
     shown = tuple(Row(r.label, {c.id: str(r.cells.get(c.id, "")) for c in columns},
                       level=r.level, bold=r.bold, group=r.group) for r in rows)
     return TableContent(
@@ -387,7 +380,8 @@ def table_content(
         rows=shown, left_columns=tuple(left_columns),
         footnotes=(*footnotes, *([glossary_note] if glossary_note else [])),
         source=source_line(ctx, program), source_datasets=tuple(source_datasets(ctx)),
-        widths=widths)
+        widths=fit_widths(wants, floors, PAGE_CHARS), width_wants=wants,
+        width_floors=floors)
 
 
 def gt_table(content: TableContent) -> GT:

@@ -3,9 +3,10 @@
 Each file carries what the book's table carries, from the same :class:`TableContent`: the
 numbered title and the population line with big N, column headers with big N and spanners,
 the body with indented (and bold) row labels and row-group headings, footnotes, the source
-line, and ``Page x of y`` in the page header. Tables wider than a portrait page by the book's
-rule (:func:`trialreport.tables._content.needs_landscape`) get landscape pages; column widths
-are the book's shares. A figure is embedded as its PNG with its title, notes and source.
+line, and ``Page x of y`` in the page header. Tables the book puts on landscape pages
+(:func:`trialreport.tables._content.needs_landscape`) get landscape pages, and so do tables whose
+columns would otherwise break words (:func:`table_layout`); the columns are fitted to the page
+by the book's method. A figure is embedded as its PNG with its title, notes and source.
 
 rtflite writes text as given (no escaping of ``\\``, ``{``, ``}``; characters up to U+00FF raw;
 optional LaTeX-style conversion that would read ``_`` and ``^`` as sub/superscripts), so every
@@ -14,19 +15,22 @@ text is escaped here by :func:`rtf_text` into 7-bit RTF and rtflite's conversion
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from trialreport.tables._content import (
     INDENT,
+    PAGE_CHARS,
     FigureContent,
     Row,
     TableContent,
+    fit_widths,
     needs_landscape,
 )
 
-__all__ = ["PAGE_HEADER", "figure_rtf", "rtf_text", "table_rtf"]
+__all__ = ["PAGE_HEADER", "figure_rtf", "rtf_text", "table_layout", "table_rtf"]
 
 #: A4 in inches (the book's paper size).
 A4 = (8.27, 11.69)
@@ -36,7 +40,8 @@ MARGINS = (1.0, 1.0, 1.0, 1.0, 0.5, 0.5)
 ROWS_PER_PAGE = {"portrait": 56, "landscape": 36}
 #: Arial in rtflite's font table (the book's table font).
 FONT = 4
-FONT_SIZE = 9
+#: Table text in points, and the smaller size for tables that do not fit otherwise.
+FONT_SIZE, SMALL_FONT_SIZE = 9, 8
 #: Height in inches a figure page keeps free for its title, notes and source.
 FIGURE_TEXT_IN = 2.2
 #: ``Page x of y`` as RTF fields (rtflite's default puts no space between x and "of").
@@ -66,12 +71,55 @@ def rtf_text(text: str) -> str:
     return "".join(out)
 
 
+def _text_width(orientation: str) -> float:
+    """Width of the text area in inches."""
+    width = A4[0] if orientation == "portrait" else A4[1]
+    return width - MARGINS[0] - MARGINS[1]
+
+
+def _page_chars(orientation: str, size: float) -> float:
+    """Characters across the text area at ``size`` points: the book's measure
+    (:data:`PAGE_CHARS` at 9 pt across a portrait A4 page; column needs include padding)."""
+    return PAGE_CHARS * _text_width(orientation) / _text_width("portrait") * FONT_SIZE / size
+
+
+def _stub_floor(content: TableContent) -> int:
+    """The stub's narrowest width with its indentation (the book's floor leaves it out: its
+    non-breaking spaces may wrap in HTML), bold words a tenth wider, plus 2 for padding."""
+    def word(row: Row) -> float:
+        longest = max((len(w) for w in row.label.split()), default=0)
+        return len(INDENT) * row.level + longest * (1.1 if row.bold else 1.0)
+
+    return math.ceil(max((word(r) for r in content.rows), default=0)) + 2
+
+
+def table_layout(content: TableContent) -> tuple[str, int, dict[str, float]]:
+    """Orientation, table font size and column widths (percent) of a table's RTF.
+
+    The page is landscape when the book puts the table on a landscape page
+    (:func:`needs_landscape`), else the first of portrait 9 pt, portrait 8 pt, landscape 9 pt,
+    landscape 8 pt on which every column gets its narrowest width (the book's, the stub's
+    with its indentation: a narrower column would break words); the columns are then fitted
+    to the page by the book's method (:func:`fit_widths`).
+    """
+    floors = dict(content.width_floors)
+    floors[content.stub_id] = max(floors[content.stub_id], _stub_floor(content))
+    floor = sum(floors.values())
+    book = "landscape" if needs_landscape(content) else "portrait"
+    choices = [(o, size) for o in dict.fromkeys([book, "landscape"])
+               for size in (FONT_SIZE, SMALL_FONT_SIZE)]
+    orientation, size = next(((o, s) for o, s in choices
+                              if floor <= _page_chars(o, s)), choices[-1])
+    widths = fit_widths(content.width_wants, floors, _page_chars(orientation, size))
+    return orientation, size, widths
+
+
 def _page(orientation: str) -> Any:
     from rtflite import RTFPage
 
     width, height = A4 if orientation == "portrait" else A4[::-1]
     return RTFPage(orientation=orientation, width=width, height=height, margin=list(MARGINS),
-                   col_width=width - MARGINS[0] - MARGINS[1],
+                   col_width=_text_width(orientation),
                    nrow=ROWS_PER_PAGE[orientation], border_first="single",
                    border_last="single")
 
@@ -129,7 +177,7 @@ def _label(label: str, n: int | None, sep: str) -> str:
     return rtf_text(label) + (f"{sep}(N={n})" if n is not None else "")
 
 
-def _headers(content: TableContent, widths: list[float]) -> list[Any]:
+def _headers(content: TableContent, widths: list[float], size: int) -> list[Any]:
     """Column header rows: spanners (ruled underneath) over the labels with big N; a rule
     above the first row and under the last, no vertical lines."""
     from rtflite import RTFColumnHeader
@@ -140,7 +188,7 @@ def _headers(content: TableContent, widths: list[float]) -> list[Any]:
         return RTFColumnHeader(text=texts, col_rel_width=rel, border_top=top,
                                border_bottom=bottom, border_left=[""] * k,
                                border_right=[""] * k, text_justification=just,
-                               text_font=[FONT] * k, text_font_size=[FONT_SIZE] * k,
+                               text_font=[FONT] * k, text_font_size=[size] * k,
                                text_format=["b"] * k, text_convert=[False] * k)
 
     value_width = dict(zip([c.id for c in content.columns], widths[1:], strict=True))
@@ -187,7 +235,8 @@ def table_rtf(content: TableContent) -> str:
     frame: dict[str, list[str]] = {stub: [_stub(r) for r in content.rows]}
     for name, cid in zip(names[1:], ids, strict=True):
         frame[name] = [rtf_text(content.cell(r, cid)) for r in content.rows]
-    widths = [content.widths[content.stub_id], *(content.widths[c] for c in ids)]
+    orientation, size, fitted = table_layout(content)
+    widths = [fitted[content.stub_id], *(fitted[c] for c in ids)]
     just = ["l", *("l" if c in content.left_columns else "c" for c in ids)]
     grouped = content.grouped
     if grouped:  # rtflite's page_by: a full-width heading row where the group changes
@@ -197,16 +246,15 @@ def table_rtf(content: TableContent) -> str:
     k = len(frame)
     body = RTFBody(  # every attribute the same in each row: see _stub
         col_rel_width=widths, text_justification=[just],
-        text_font=[[FONT] * k], text_font_size=[[FONT_SIZE] * k],
+        text_font=[[FONT] * k], text_font_size=[[size] * k],
         text_convert=[[False] * k],
         border_left=[[""] * k], border_right=[[""] * k], border_top=[[""] * k],
         border_bottom=[[""] * k], border_first=[["single"] * k],
         border_last=[["single"] * k],
         **({"page_by": ["group"]} if grouped else {}),
     )
-    orientation = "landscape" if needs_landscape(content) else "portrait"
     doc = RTFDocument(df=pl.DataFrame(frame), rtf_page=_page(orientation), rtf_body=body,
-                      rtf_column_header=_headers(content, widths[:len(ids) + 1]),
+                      rtf_column_header=_headers(content, widths[:len(ids) + 1], size),
                       **_common(content.caption, content.population, content.footnotes,
                                 content.source))
     return doc.rtf_encode()
