@@ -423,10 +423,21 @@ def test_the_supplement_ships_the_package_as_rendered(package, tmp_path: Path) -
         tlf_files(project)
 
 
-def test_the_layout_check_accepts_the_package(package) -> None:
-    from trialreport.supplement.layout import layout_problems
+def test_a_supplement_with_the_package_verifies(package, tmp_path: Path) -> None:
+    from supplement_helpers import make_study
 
-    assert layout_problems([f"report/tlf/{p.name}" for p in package[1]]) == []
+    from trialreport.supplement.bundle import build_supplement
+    from trialreport.supplement.verify import verify_supplement
+
+    project = make_study(tmp_path)
+    shutil.copytree(package[0], project / "report" / "tlf")
+    result = build_supplement(project)
+    assert result.warnings == []
+    assert [m for m in result.members if m.startswith("report/tlf/")] == sorted(
+        f"report/tlf/{p.name}" for p in package[1])
+    report = verify_supplement(result.path)
+    assert report.ok, "\n".join(report.lines())
+    assert report.unexpected == []
 
 
 # --------------------------------------------------------------------------------------
@@ -458,3 +469,12 @@ def test_libreoffice_converts_a_table_and_a_figure_to_pdf(trial, package,
             for row in content.rows:
                 for col in content.columns:
                     assert content.cell(row, col.id) in text
+
+
+@pytest.mark.render
+def test_render_writes_the_package_beside_ard_json(rendered_report: Path, package) -> None:
+    folder = rendered_report / "tlf"
+    assert (rendered_report / "ard.json").is_file() and (rendered_report / "figures").is_dir()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in package[1])
+    for path in package[1]:
+        assert (folder / path.name).read_bytes() == path.read_bytes(), path.name
