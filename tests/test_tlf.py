@@ -41,7 +41,8 @@ HOSTILE = '{\\rtf1 \\par} \\u65? Behçet ≥ 5 😀 <b>&amp;</b>\ttab'
 # reading RTF back (only what a TLF file uses: groups, \b, \~, \line, \tab, \uN?, escapes)
 # --------------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\\u(-?\d+)\?|\\([{}\\])|\\(~)|\\(line|tab|b) ?|([{}])|([^\\{}]+)")
+_TOKEN = re.compile(r"\\uc\d ?|\\f\d+ ?|\\u(-?\d+)(?:\?| )?|\\([{}\\])|\\(~)"
+                    r"|\\(line|tab|b) ?|([{}])|([^\\{}]+)")
 
 
 def decode(text: str) -> tuple[str, bool]:
@@ -61,6 +62,8 @@ def decode(text: str) -> tuple[str, bool]:
         m = _TOKEN.match(text, pos)
         assert m is not None, f"unexpected RTF at {text[pos:pos + 20]!r}"
         pos = m.end()
+        if m.group(0).startswith(("\\uc", "\\f")):  # a font or fallback count: no text
+            continue
         if m.group(1) is not None:
             units.append(int(m.group(1)))
             continue
@@ -110,6 +113,23 @@ def table_rows(rtf: str) -> list[list[tuple[str, bool]]]:
                 cells.append((text, bold or m.group(1) is not None))
         rows.append(cells)
     return rows
+
+
+_SUBLINE = re.compile(r"\{\\pard\\hyphpar\\fi0\\li0\\ri0\\ql\\fs\d+\{\\f\d+ ")
+_PAGE = re.compile(r"\\page(?![a-z])")
+
+
+def pages(rtf: str) -> list[str]:
+    """The document's text page by page (its explicit page breaks)."""
+    return _PAGE.split(rtf)
+
+
+def subline(page: str) -> str:
+    """The plain text of the line(s) under the title of a page of a table's RTF."""
+    m = _SUBLINE.search(page)
+    assert m is not None, "no population line on the page"
+    end = _group_end(page, m.end() - len(m.group(0)) + m.group(0).rindex("{"))
+    return decode(page[m.end():end - 1])[0].replace("\u200b", "")
 
 
 def braces_balanced(rtf: str) -> bool:
@@ -266,16 +286,47 @@ def test_table_cells_and_headers_are_the_books(trial, package) -> None:
     assert any(r.level > 0 for r in efficacy.rows) and any(r.bold for r in efficacy.rows)
 
 
-def test_listing_rows_sit_under_their_arm_headings(trial, package) -> None:
+def test_every_page_repeats_title_population_and_headers(trial, package) -> None:
+    """Pages break where the text fills them; each page has the title, the population line
+    (with the arm, in listings) and the column headers; rows of one arm never share a page
+    with another arm's; the notes close the last page."""
     data, ard = trial
     out, _ = package
-    spec = next(s for s in data.study.output_specs if s.kind == "listing")
-    content = output_content(data.study, spec.name, ard, data)
-    rtf = (out / tlf_file_name(spec)).read_text(encoding="ascii")
-    headings = [r[0] for r in table_rows(rtf) if len(r) == 1]
-    groups = [g for i, g in enumerate(r.group for r in content.rows)
-              if i == 0 or g != content.rows[i - 1].group]
-    assert headings == [(g, True) for g in groups] and len(groups) == len(data.study.arms)
+    seen_pages = 0
+    for spec in (s for s in data.study.output_specs if s.kind != "figure"):
+        content = output_content(data.study, spec.name, ard, data)
+        rtf = (out / tlf_file_name(spec)).read_text(encoding="ascii")
+        found = []
+        for page in pages(rtf):
+            seen_pages += 1
+            assert rtf_text(content.caption) in page, spec.name
+            assert [[t for t, _ in r] for r in table_rows(page)][:len(header_texts(content))] \
+                == header_texts(content), spec.name
+            rows = body_rows(page, content)
+            assert rows, spec.name
+            groups = {r.group for r in content.rows if expected_rows(_one(content, r))[0]
+                      in rows}
+            line = subline(page)
+            if content.grouped:
+                assert len(groups) == 1, spec.name
+                assert line == f"{content.population}\n{groups.pop()}"
+            else:
+                assert line == content.population
+            found += rows
+        assert found == expected_rows(content), spec.name
+        notes = pages(rtf)[-1]
+        assert all(rtf_text(n) in notes for n in content.footnotes)
+        assert all(rtf_text(n) not in p for n in content.footnotes for p in pages(rtf)[:-1])
+    assert seen_pages > len([s for s in data.study.output_specs if s.kind != "figure"])
+    listing = output_content(data.study, "sae_listing", ard, data)
+    assert listing.grouped and len({r.group for r in listing.rows}) == len(data.study.arms)
+
+
+def _one(content: TableContent, row: Row) -> TableContent:
+    """``content`` with only ``row`` (to compare one expected row)."""
+    from dataclasses import replace
+
+    return replace(content, rows=(row,))
 
 
 # --------------------------------------------------------------------------------------
@@ -318,6 +369,25 @@ def test_wide_tables_go_on_landscape_pages() -> None:
     crowded = _content([row], 6, width_floors={"_stub": 10, **{f"g{i}": 20 for i in
                                                                 range(1, 7)}})
     assert not needs_landscape(crowded) and table_layout(crowded)[:2] == ("landscape", 9)
+
+
+def test_measured_wrapping_and_page_breaks() -> None:
+    from trialreport.tables._paginate import FILL, Block, paginate, text_lines
+
+    words = "Infections and infestations " * 4
+    assert text_lines("Total", 2.0, 9) == 1 and text_lines("a\nb", 2.0, 9) == 2
+    assert [text_lines(words, w, 9) for w in (6.0, 2.0, 1.0)] == sorted(
+        text_lines(words, w, 9) for w in (6.0, 2.0, 1.0))
+    assert text_lines(words, 1.0, 9) > text_lines(words, 6.0, 9) == 1
+    assert text_lines("Thrombocytopenia", 0.3, 9) >= 3  # a word wider than the line breaks
+    room = 100 / FILL  # 100 pt fill a page
+    # rows fill pages; each block (row group) starts a page
+    assert paginate([Block([40, 40, 40]), Block([10])], room, 0) == [[0, 0, 1], [2]]
+    # a section head stays with its first item
+    assert paginate([Block([45, 45, 5, 40], [False, False, True, False])], room, 0) == [
+        [0, 0, 1, 1]]
+    # the notes need room after the last rows: the last row moves to a page with them
+    assert paginate([Block([30, 30, 30])], room, 20) == [[0, 0, 1]]
 
 
 def test_a_failing_output_names_itself_and_leaves_the_last_package(trial, package,
@@ -450,25 +520,39 @@ def test_a_supplement_with_the_package_verifies(package, tmp_path: Path) -> None
                            "apt-get install libreoffice-writer-nogui")
 def test_libreoffice_converts_a_table_and_a_figure_to_pdf(trial, package,
                                                           tmp_path: Path) -> None:
+    """A word processor reads the files: the text is there, and the longest table and the
+    listing take exactly the pages the RTF breaks (no row runs onto a page of its own)."""
     from pypdf import PdfReader
 
     data, ard = trial
     out, _ = package
-    names = ["efficacy", "km_relapse"]
+    contents = {s.name: output_content(data.study, s.name, ard, data)
+                for s in data.study.output_specs}
+    longest = max((n for n, c in contents.items() if isinstance(c, TableContent)),
+                  key=lambda n: len(contents[n].rows))
+    listing = next(s.name for s in data.study.output_specs if s.kind == "listing")
+    figure = next(s.name for s in data.study.output_specs if s.kind == "figure")
+    names = list(dict.fromkeys(["efficacy", longest, listing, figure]))
     files = [out / tlf_file_name(data.study.output(n)) for n in names]
     subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'profile'}",
                     "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"),
                     *map(str, files)], check=True, capture_output=True, timeout=300)
     for name, rtf in zip(names, files, strict=True):
         reader = PdfReader(tmp_path / "pdf" / (rtf.stem + ".pdf"))
-        text = " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
-        content = output_content(data.study, name, ard, data)
-        assert " ".join(content.caption.split()) in text
-        assert content.population in text and f"Page 1 of {len(reader.pages)}" in text
-        if isinstance(content, TableContent):
+        texts = [" ".join((page.extract_text() or "").replace("\u200b", "").split())
+                 for page in reader.pages]
+        content = contents[name]
+        assert len(reader.pages) == len(pages(rtf.read_text(encoding="ascii"))), name
+        for number, text in enumerate(texts, start=1):
+            assert " ".join(content.caption.split()) in text, name
+            assert f"Page {number} of {len(texts)}" in text, name
+            assert content.population in text
+        if isinstance(content, TableContent):  # cells may wrap: compare without spaces
+            whole = "".join("".join(texts).split())
             for row in content.rows:
                 for col in content.columns:
-                    assert content.cell(row, col.id) in text
+                    cell = "".join(content.cell(row, col.id).split())
+                    assert cell in whole, (name, row.label, col.id)
 
 
 @pytest.mark.render

@@ -8,6 +8,12 @@ line, and ``Page x of y`` in the page header. Tables the book puts on landscape 
 columns would otherwise break words (:func:`table_layout`); the columns are fitted to the page
 by the book's method. A figure is embedded as its PNG with its title, notes and source.
 
+Pages are broken where the measured text fills them (:mod:`trialreport.tables._paginate`);
+each page repeats the title, the population line (with the row group, in listings) and the
+column headers; the notes close the last page. rtflite breaks a page where the text of its
+``subline_by`` column changes, so that column holds the population line and an invisible
+page marker (a zero-width space, once or twice, alternating from page to page).
+
 rtflite writes text as given (no escaping of ``\\``, ``{``, ``}``; characters up to U+00FF raw;
 optional LaTeX-style conversion that would read ``_`` and ``^`` as sub/superscripts), so every
 text is escaped here by :func:`rtf_text` into 7-bit RTF and rtflite's conversion is off.
@@ -36,8 +42,14 @@ __all__ = ["PAGE_HEADER", "figure_rtf", "rtf_text", "table_layout", "table_rtf"]
 A4 = (8.27, 11.69)
 #: Margins in inches: left, right, top, bottom, header, footer.
 MARGINS = (1.0, 1.0, 1.0, 1.0, 0.5, 0.5)
-#: Rows per page (rtflite counts wrapped lines, headers, notes): 9 pt lines on A4.
-ROWS_PER_PAGE = {"portrait": 56, "landscape": 36}
+#: rtflite's rows per page: more than any table has; the pages are broken here instead.
+ONE_PAGE_ROWS = 10**9
+#: Title in points, and the space before and after its paragraph (twips).
+TITLE_SIZE, TITLE_SPACING = 10, 60
+#: Notes and source line in points.
+NOTE_SIZE = 8
+#: A page marker rtflite sees as different text and a reader does not see (zero-width space).
+_MARK = "\\uc0\\u8203 "
 #: Arial in rtflite's font table (the book's table font).
 FONT = 4
 #: Table text in points, and the smaller size for tables that do not fit otherwise.
@@ -120,33 +132,33 @@ def _page(orientation: str) -> Any:
     width, height = A4 if orientation == "portrait" else A4[::-1]
     return RTFPage(orientation=orientation, width=width, height=height, margin=list(MARGINS),
                    col_width=_text_width(orientation),
-                   nrow=ROWS_PER_PAGE[orientation], border_first="single",
+                   nrow=ONE_PAGE_ROWS, border_first="single",
                    border_last="single")
 
 
-def _common(caption: str, population: str, footnotes: Sequence[str], source: str
-            ) -> dict[str, Any]:
-    """Page header, title block, footnotes and source of a TLF file (plain paragraphs)."""
+def _common(titles: Sequence[str], footnotes: Sequence[str], source: str) -> dict[str, Any]:
+    """Page header (``Page x of y``), title lines (plain text; the first bold), footnotes and
+    source (paragraphs after the table or figure) of a TLF file."""
     from rtflite import RTFFootnote, RTFPageHeader, RTFSource, RTFTitle
 
-    titles = [rtf_text(caption), *([rtf_text(population)] if population else [])]
+    k = len(titles)
     parts: dict[str, Any] = {
         "rtf_page_header": RTFPageHeader(text=PAGE_HEADER, text_font=[FONT],
-                                         text_font_size=[FONT_SIZE], text_convert=[False]),
-        "rtf_title": RTFTitle(text=titles, text_font=[FONT] * len(titles),
-                              text_font_size=[10] * len(titles),
-                              text_format=["b", *[""] * (len(titles) - 1)],
-                              text_convert=[False] * len(titles),
-                              text_space_before=[60.0] * len(titles),
-                              text_space_after=[60.0] * len(titles)),
+                                         text_font_size=[NOTE_SIZE], text_convert=[False]),
+        "rtf_title": RTFTitle(text=[rtf_text(t) for t in titles], text_font=[FONT] * k,
+                              text_font_size=[TITLE_SIZE, *[FONT_SIZE] * (k - 1)],
+                              text_format=["b", *[""] * (k - 1)],
+                              text_justification=["l"] * k, text_convert=[False] * k,
+                              text_space_before=[float(TITLE_SPACING)] * k,
+                              text_space_after=[float(TITLE_SPACING)] * k),
         "rtf_source": RTFSource(text=[rtf_text(source)], as_table=False,
                                 text_justification=[["l"]], text_font=[[FONT]],
-                                text_font_size=[[8]], text_convert=[[False]]),
+                                text_font_size=[[NOTE_SIZE]], text_convert=[[False]]),
     }
     if footnotes:
         parts["rtf_footnote"] = RTFFootnote(text=[rtf_text(n) for n in footnotes],
                                             as_table=False, text_justification=[["l"]],
-                                            text_font=[[FONT]], text_font_size=[[8]],
+                                            text_font=[[FONT]], text_font_size=[[NOTE_SIZE]],
                                             text_convert=[[False]])
     return parts
 
@@ -222,6 +234,69 @@ def _stub(row: Row) -> str:
     return f"{{\\b {text}}}" if row.bold else text
 
 
+def _page_rows(content: TableContent, widths_in: Sequence[float], size: int,
+               orientation: str) -> list[int]:
+    """The page (from 0) of each body row, from the measured heights of the page's parts."""
+    from trialreport.tables import _paginate as P
+
+    text_in = _text_width(orientation)
+    ids = [c.id for c in content.columns]
+
+    def row(r: Row) -> float:
+        cells = [(content.stub_text(r), widths_in[0], r.bold),
+                 *((content.cell(r, c), w, False) for c, w in zip(ids, widths_in[1:],
+                                                                   strict=True))]
+        return P.row_height(cells, size)
+
+    heads = [P.row_height([(t, w, True) for t, w in zip(texts, rel, strict=True)], size)
+             for texts, rel in _header_texts(content, widths_in)]
+    title = P.text_height(content.caption, text_in, TITLE_SIZE, True, TITLE_SPACING / 10)
+    sub = P.text_height(content.population, text_in, FONT_SIZE)
+    if content.grouped:
+        sub += max(P.text_height(r.group or "", text_in, FONT_SIZE, True) for r in content.rows)
+    notes = sum(P.text_height(n, text_in, NOTE_SIZE) for n in content.footnotes)
+    notes += P.text_height(content.source, text_in, NOTE_SIZE)
+    height = (A4[1] if orientation == "portrait" else A4[0]) - MARGINS[2] - MARGINS[3]
+    room = height * 72 - title - sub - sum(heads)
+    groups: list[list[Row]] = []
+    for r in content.rows:
+        if not groups or r.group != groups[-1][0].group:
+            groups.append([])
+        groups[-1].append(r)
+    blocks = [P.Block([row(r) for r in g],
+                      [i + 1 < len(g) and g[i + 1].level > r.level for i, r in enumerate(g)])
+              for g in groups]
+    pages = P.paginate(blocks, room, notes)
+    return [page for block in pages for page in block]
+
+
+def _header_texts(content: TableContent, widths: Sequence[float]
+                  ) -> list[tuple[list[str], list[float]]]:
+    """Plain text and widths of each column-header row (spanners, then labels)."""
+    rows = []
+    value_width = dict(zip([c.id for c in content.columns], widths[1:], strict=True))
+    if content.spanners:
+        spanners = {sp.id: sp for sp in content.spanners}
+        texts, rel = [""], [widths[0]]
+        for sid, cols in _runs(content):
+            rel.append(sum(value_width[c] for c in cols))
+            sp = spanners[sid] if sid is not None else None
+            texts.append("" if sp is None else sp.label + (f" (N={sp.n})" if sp.n is not None
+                                                          else ""))
+        rows.append((texts, rel))
+    rows.append(([content.stub_label, *(c.label + (f"\n(N={c.n})" if c.n is not None else "")
+                                        for c in content.columns)], list(widths)))
+    return rows
+
+
+def _stub(row: Row) -> str:
+    """The stub cell: indented with non-breaking spaces and bold in the text itself, as in the
+    book. (rtflite 2.6 applies row-wise attribute matrices page by page from the first row,
+    so a bold or indent attribute would land on the wrong rows after a page break.)"""
+    text = "\\~" * (len(INDENT) * row.level) + rtf_text(row.label)
+    return f"{{\\b {text}}}" if row.bold else text
+
+
 def table_rtf(content: TableContent) -> str:
     """The RTF document of a numbered table or listing."""
     import polars as pl
@@ -237,26 +312,26 @@ def table_rtf(content: TableContent) -> str:
         frame[name] = [rtf_text(content.cell(r, cid)) for r in content.rows]
     orientation, size, fitted = table_layout(content)
     widths = [fitted[content.stub_id], *(fitted[c] for c in ids)]
-    just = ["l", *("l" if c in content.left_columns else "c" for c in ids)]
-    grouped = content.grouped
-    if grouped:  # rtflite's page_by: a full-width heading row where the group changes
-        frame["group"] = [f"{{\\b {rtf_text(r.group or '')}}}" for r in content.rows]
-        widths.append(1.0)  # the group column is not shown
-        just.append("l")
+    text_in = _text_width(orientation)
+    pages = _page_rows(content, [w / sum(widths) * text_in for w in widths], size, orientation)
+    population = f"{{\\f{FONT - 1} {rtf_text(content.population)}"
+    frame["page"] = [population
+                     + (f"\\line {{\\b {rtf_text(r.group or '')}}}" if content.grouped else "")
+                     + _MARK * (1 + page % 2) + "}"
+                     for r, page in zip(content.rows, pages, strict=True)]
+    just = ["l", *("l" if c in content.left_columns else "c" for c in ids), "l"]
     k = len(frame)
     body = RTFBody(  # every attribute the same in each row: see _stub
-        col_rel_width=widths, text_justification=[just],
+        col_rel_width=[*widths, 1.0], text_justification=[just],
         text_font=[[FONT] * k], text_font_size=[[size] * k],
         text_convert=[[False] * k],
         border_left=[[""] * k], border_right=[[""] * k], border_top=[[""] * k],
         border_bottom=[[""] * k], border_first=[["single"] * k],
-        border_last=[["single"] * k],
-        **({"page_by": ["group"]} if grouped else {}),
+        border_last=[["single"] * k], subline_by=["page"],
     )
     doc = RTFDocument(df=pl.DataFrame(frame), rtf_page=_page(orientation), rtf_body=body,
-                      rtf_column_header=_headers(content, widths[:len(ids) + 1], size),
-                      **_common(content.caption, content.population, content.footnotes,
-                                content.source))
+                      rtf_column_header=_headers(content, widths, size),
+                      **_common([content.caption], content.footnotes, content.source))
     return doc.rtf_encode()
 
 
@@ -273,7 +348,7 @@ def figure_rtf(content: FigureContent, png: Path, size_in: tuple[float, float]) 
     scale = min(1.0, room_w / width, room_h / height)
     figure = RTFFigure(figures=png, fig_width=round(width * scale, 3),
                        fig_height=round(height * scale, 3), fig_align="center")
+    titles = [content.caption, *([content.population] if content.population else [])]
     doc = RTFDocument(rtf_figure=figure, rtf_page=_page("portrait"),
-                      **_common(content.caption, content.population, content.footnotes,
-                                content.source))
+                      **_common(titles, content.footnotes, content.source))
     return doc.rtf_encode()
