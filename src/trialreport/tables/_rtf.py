@@ -185,53 +185,26 @@ def _runs(content: TableContent) -> list[tuple[str | None, list[str]]]:
     return runs
 
 
-def _label(label: str, n: int | None, sep: str) -> str:
-    return rtf_text(label) + (f"{sep}(N={n})" if n is not None else "")
-
-
 def _headers(content: TableContent, widths: list[float], size: int) -> list[Any]:
-    """Column header rows: spanners (ruled underneath) over the labels with big N; a rule
-    above the first row and under the last, no vertical lines."""
+    """Column header rows (bold): spanners, ruled underneath, over the labels with big N; a
+    rule above the first row and under the last, no vertical lines."""
     from rtflite import RTFColumnHeader
 
-    def header(texts: list[str], rel: list[float], top: list[str], bottom: list[str],
-               just: list[str]) -> Any:
-        k = len(texts)
-        return RTFColumnHeader(text=texts, col_rel_width=rel, border_top=top,
-                               border_bottom=bottom, border_left=[""] * k,
-                               border_right=[""] * k, text_justification=just,
-                               text_font=[FONT] * k, text_font_size=[size] * k,
-                               text_format=["b"] * k, text_convert=[False] * k)
-
-    value_width = dict(zip([c.id for c in content.columns], widths[1:], strict=True))
     rows = []
-    if content.spanners:
-        spanners = {sp.id: sp for sp in content.spanners}
-        texts, rel, bottom = [""], [widths[0]], [""]
-        for sid, cols in _runs(content):
-            rel.append(sum(value_width[c] for c in cols))
-            if sid is None:
-                texts.append("")
-                bottom.append("")
-            else:
-                texts.append(_label(spanners[sid].label, spanners[sid].n, " "))
-                bottom.append("single")
+    heads = _header_texts(content, widths)
+    for i, (texts, rel, ruled) in enumerate(heads):
         k = len(texts)
-        rows.append(header(texts, rel, ["single"] * k, bottom, ["l", *["c"] * (k - 1)]))
-    labels = [rtf_text(content.stub_label),
-              *(_label(c.label, c.n, "\\line ") for c in content.columns)]
-    k = len(labels)
-    just = ["l", *("l" if c.id in content.left_columns else "c" for c in content.columns)]
-    rows.append(header(labels, widths, ["" if rows else "single"] * k, ["single"] * k, just))
+        labels = i == len(heads) - 1
+        just = (["l", *("l" if c.id in content.left_columns else "c" for c in content.columns)]
+                if labels else ["l", *["c"] * (k - 1)])
+        rows.append(RTFColumnHeader(
+            text=[rtf_text(t) for t in texts], col_rel_width=rel,
+            border_top=["single" if i == 0 else ""] * k,
+            border_bottom=["single" if labels or r else "" for r in ruled],
+            border_left=[""] * k, border_right=[""] * k, text_justification=just,
+            text_font=[FONT] * k, text_font_size=[size] * k, text_format=["b"] * k,
+            text_convert=[False] * k))
     return rows
-
-
-def _stub(row: Row) -> str:
-    """The stub cell: indented with non-breaking spaces and bold in the text itself, as in the
-    book. (rtflite 2.6 applies row-wise attribute matrices page by page from the first row,
-    so a bold or indent attribute would land on the wrong rows after a page break.)"""
-    text = "\\~" * (len(INDENT) * row.level) + rtf_text(row.label)
-    return f"{{\\b {text}}}" if row.bold else text
 
 
 def _page_rows(content: TableContent, widths_in: Sequence[float], size: int,
@@ -249,7 +222,7 @@ def _page_rows(content: TableContent, widths_in: Sequence[float], size: int,
         return P.row_height(cells, size)
 
     heads = [P.row_height([(t, w, True) for t, w in zip(texts, rel, strict=True)], size)
-             for texts, rel in _header_texts(content, widths_in)]
+             for texts, rel, _ in _header_texts(content, widths_in)]
     title = P.text_height(content.caption, text_in, TITLE_SIZE, True, TITLE_SPACING / 10)
     sub = P.text_height(content.population, text_in, FONT_SIZE)
     if content.grouped:
@@ -271,21 +244,24 @@ def _page_rows(content: TableContent, widths_in: Sequence[float], size: int,
 
 
 def _header_texts(content: TableContent, widths: Sequence[float]
-                  ) -> list[tuple[list[str], list[float]]]:
-    """Plain text and widths of each column-header row (spanners, then labels)."""
+                  ) -> list[tuple[list[str], list[float], list[bool]]]:
+    """Each column-header row (spanners, then labels with big N): plain texts, relative
+    widths and which cells are spanners (ruled underneath)."""
     rows = []
     value_width = dict(zip([c.id for c in content.columns], widths[1:], strict=True))
     if content.spanners:
         spanners = {sp.id: sp for sp in content.spanners}
-        texts, rel = [""], [widths[0]]
+        texts, rel, ruled = [""], [widths[0]], [False]
         for sid, cols in _runs(content):
             rel.append(sum(value_width[c] for c in cols))
             sp = spanners[sid] if sid is not None else None
             texts.append("" if sp is None else sp.label + (f" (N={sp.n})" if sp.n is not None
                                                           else ""))
-        rows.append((texts, rel))
-    rows.append(([content.stub_label, *(c.label + (f"\n(N={c.n})" if c.n is not None else "")
-                                        for c in content.columns)], list(widths)))
+            ruled.append(sp is not None)
+        rows.append((texts, rel, ruled))
+    labels = [content.stub_label, *(c.label + (f"\n(N={c.n})" if c.n is not None else "")
+                                    for c in content.columns)]
+    rows.append((labels, list(widths), [False] * len(labels)))
     return rows
 
 
