@@ -411,6 +411,10 @@ def test_a_failing_output_names_itself_and_leaves_the_last_package(trial, packag
         write_tlf_package(data, ard, out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tlf"]  # no staging left behind
+    (tmp_path / "a-file").write_text("mine\n")
+    with pytest.raises(TlfError, match="exists and is not a folder"):
+        write_tlf_package(data, ard, tmp_path / "a-file")
+    assert (tmp_path / "a-file").read_text() == "mine\n"
 
 
 def test_the_index_reader_refuses_paths_and_bad_rows(tmp_path: Path) -> None:
@@ -462,11 +466,17 @@ def test_the_tlf_command_writes_the_same_bytes_again(package, tmp_path: Path) ->
     """``trialreport tlf`` writes the package; a second build gives byte-identical files."""
     from trialreport.cli import main
 
+    other = tmp_path / "report"  # a folder that is not a TLF package is never replaced
+    other.mkdir()
+    (other / "keep.txt").write_text("mine\n")
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         assert main(["tlf", "--out", str(tmp_path / "tlf")]) == 0
         assert main(["tlf", "--data", str(tmp_path / "nope")]) == 2
+        assert main(["tlf", "--out", str(other)]) == 2
     assert "index.csv" in out.getvalue() and "data folder not found" in err.getvalue()
+    assert "holds no TLF package" in err.getvalue()
+    assert [p.name for p in other.iterdir()] == ["keep.txt"]
     for first in package[1]:
         again = tmp_path / "tlf" / first.name
         assert again.read_bytes() == first.read_bytes(), first.name

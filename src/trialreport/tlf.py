@@ -29,8 +29,8 @@ from urllib.parse import quote
 
 from trialreport.render.result import RenderError
 
-__all__ = ["INDEX_COLUMNS", "INDEX_FILES", "TLF_DIR", "TlfEntry", "TlfError", "read_tlf_index",
-           "tlf_file_name", "write_tlf_package"]
+__all__ = ["INDEX_COLUMNS", "INDEX_FILES", "TLF_DIR", "TlfEntry", "TlfError", "out_dir_problem",
+           "read_tlf_index", "tlf_file_name", "write_tlf_package"]
 
 #: The package's folder beside ``ard.json`` and ``figures/`` in ``report/``.
 TLF_DIR = "tlf"
@@ -172,6 +172,17 @@ def index_html(entries: Sequence[TlfEntry], study_id: str) -> str:
     ])
 
 
+def out_dir_problem(out_dir: Path) -> str | None:
+    """Why ``out_dir`` may not be replaced by a TLF package (``None``: it may): only a new or
+    empty folder, or one holding a package (its ``index.csv``), is replaced."""
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+        return f"{out_dir} exists and is not a folder"
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / INDEX_FILES[0]).is_file():
+        return (f"{out_dir} is a folder that holds no TLF package ({INDEX_FILES[0]}); it would "
+                "be replaced: choose a new or empty folder")
+    return None
+
+
 def write_tlf_package(data: Any, ard: Any, out_dir: Path | str) -> list[Path]:
     """Write every numbered output of ``data.study`` as an RTF file, plus ``index.csv`` and
     ``index.html``, into ``out_dir`` (replacing it); returns the files written (outputs in
@@ -179,10 +190,14 @@ def write_tlf_package(data: Any, ard: Any, out_dir: Path | str) -> list[Path]:
 
     ``data`` is the validated :class:`~trialreport.data.TrialData` (listings and figures are
     drawn from the records), ``ard`` its analysis results data. On any failure a
-    :class:`TlfError` names the output and ``out_dir`` is left as it was.
+    :class:`TlfError` names the output and ``out_dir`` is left as it was; a folder that is not
+    a TLF package is never replaced (:func:`out_dir_problem`).
     """
     study = data.study
     out_dir = Path(out_dir)
+    problem = out_dir_problem(out_dir)
+    if problem:
+        raise TlfError(f"TLF package: {problem}")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:

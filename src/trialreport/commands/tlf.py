@@ -19,7 +19,7 @@ def _cmd_tlf(args: argparse.Namespace) -> int:
     from trialreport.paths import data_dir, project_root, spec_dir, study_file
     from trialreport.spec.model import SpecificationError
     from trialreport.study import StudyDefinitionError
-    from trialreport.tlf import INDEX_FILES, TLF_DIR, TlfError, write_tlf_package
+    from trialreport.tlf import INDEX_FILES, TLF_DIR, TlfError, out_dir_problem, write_tlf_package
     from trialreport.validation import DataValidationError
 
     for label, path, want_dir in (("data folder", args.data, True),
@@ -30,6 +30,10 @@ def _cmd_tlf(args: argparse.Namespace) -> int:
             return 2
     root = project_root()
     out = Path(args.out) if args.out else root / "report" / TLF_DIR
+    problem = out_dir_problem(out)
+    if problem:
+        print(f"trialreport tlf: {problem}", file=sys.stderr)
+        return 2
     try:
         data = load_trial(Path(args.data or data_dir(root)), Path(args.spec or spec_dir(root)),
                           Path(args.study or study_file(root)))
