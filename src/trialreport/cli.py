@@ -106,7 +106,8 @@ def _extra_commands() -> list:
     registrars = []
     for module in ("trialreport.commands.init", "trialreport.commands.ard",
                    "trialreport.commands.render", "trialreport.commands.supplement",
-                   "trialreport.commands.diff", "trialreport.commands.preview"):
+                   "trialreport.commands.diff", "trialreport.commands.preview",
+                   "trialreport.commands.tlf"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

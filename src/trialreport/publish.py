@@ -193,6 +193,9 @@ def compute_results(root: Path, data_dir: Path, cached: Path, data: Any = None,
         ard = ard if ard is not None else build_ard(data)
         ard.to_json(staging / "ard.json")
         written = write_figures(data, ard, staging / "figures")
+        from trialreport.tlf import write_tlf_package
+
+        written += write_tlf_package(data, ard, staging / "tlf")  # each output as an RTF file
         empty = [p.name for p in [staging / "ard.json", *written] if p.stat().st_size == 0]
         if empty:  # never publish a figure that is not there
             raise RuntimeError(f"empty output file(s): {', '.join(empty)}")
@@ -326,4 +329,6 @@ def publish_report(root: Path, data_dir: Path, out_dir: Path, formats: Sequence[
         outputs["ard"].write_text(dumps(ard), encoding="utf-8", newline="\n")
         shutil.copytree(cached / "figures", out_dir / "figures")
         outputs.update({p.name: p for p in sorted((out_dir / "figures").iterdir())})
+        shutil.copytree(cached / "tlf", out_dir / "tlf")
+        outputs.update({f"tlf/{p.name}": p for p in sorted((out_dir / "tlf").iterdir())})
         return outputs

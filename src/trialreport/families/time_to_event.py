@@ -403,7 +403,12 @@ class KmOptions(TteOptions):
     ylabel: str | None = None
 
 
-@register("km", "figure", options=KmOptions, compute=compute, datasets=_datasets, check=_check)
+def _km_subset(study: Study, spec: OutputSpec) -> str | None:
+    return subset_label(study, _param(study, spec))
+
+
+@register("km", "figure", options=KmOptions, compute=compute, datasets=_datasets, check=_check,
+          subset=_km_subset)
 def km_figure(ctx: OutputContext) -> Any:
     """Kaplan-Meier curves by arm with censoring marks and numbers at risk."""
     from trialreport.figures.km import plot_km

@@ -55,7 +55,9 @@ class OutputType:
     ``compute(data, spec)`` returns the output's ARD rows (``None`` when it has none);
     ``build(context)`` returns a ``great_tables.GT`` (tables, listings) or a matplotlib figure;
     ``datasets(study, spec)`` names the dataset roles it reads (for its source line and the
-    checks against the data); ``check(study, spec)`` returns problems with the definition.
+    checks against the data); ``check(study, spec)`` returns problems with the definition;
+    ``subset(study, spec)`` names the part of the population a figure shows ("responders at
+    month 6"; ``None``: all of it), for its population line.
     """
 
     name: str
@@ -65,6 +67,7 @@ class OutputType:
     compute: Callable[[TrialData, OutputSpec], pd.DataFrame] | None = None
     datasets: Callable[[Study, OutputSpec], list[str]] | None = None
     check: Callable[[Study, OutputSpec], list[str]] | None = None
+    subset: Callable[[Study, OutputSpec], str | None] | None = None
     family: str = ""
     description: str = ""
 
@@ -77,6 +80,7 @@ def register(name: str, kind: Kind, *, options: type[BaseModel] = NoOptions,
              compute: Callable[..., Any] | None = None,
              datasets: Callable[..., list[str]] | None = None,
              check: Callable[..., list[str]] | None = None,
+             subset: Callable[..., str | None] | None = None,
              description: str = "") -> Callable[[Callable[[OutputContext], Any]],
                                                  Callable[[OutputContext], Any]]:
     """Decorator registering ``build`` as the builder of output type ``name``."""
@@ -87,6 +91,7 @@ def register(name: str, kind: Kind, *, options: type[BaseModel] = NoOptions,
                              f"({_REGISTRY[name].family} and {build.__module__})")
         _REGISTRY[name] = OutputType(name=name, kind=kind, options=options, build=build,
                                      compute=compute, datasets=datasets, check=check,
+                                     subset=subset,
                                      family=build.__module__.rsplit(".", 1)[-1],
                                      description=description or (build.__doc__ or "")
                                      .strip().splitlines()[0])

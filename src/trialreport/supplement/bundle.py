@@ -3,13 +3,14 @@ anyone's code.
 
 ``report/<STUDY>-CSR-v<version>-supplement.zip`` holds the STUDY only, never the tool's source:
 the book (``_quarto.yml``, the top-level ``*.qmd`` files, ``chapters/``), ``data/``,
-``data_spec/``, ``CHANGELOG.md`` (the document history), the rendered HTML, Word and PDF report and
-``report/ard.json``; the tool pinned as a wheel of the running trialreport (``wheels/``) and
-``requirements.lock`` (its exact dependency versions); a README for the journal,
-``VERSION_STAMP.json`` and ``MANIFEST`` (path, size, SHA-256 of every other file). Members are
-sorted, time-stamped 1980-01-01 (or ``SOURCE_DATE_EPOCH``) and have fixed permissions, so the
-same inputs give the same bytes. The study folder needs no ``src/``, ``Makefile`` or
-``pyproject.toml``: the tool is the installed package.
+``data_spec/``, ``CHANGELOG.md`` (the document history), the rendered HTML, Word and PDF report,
+``report/ard.json`` and the TLF package ``report/tlf/`` (when the report has one); the tool
+pinned as a wheel of the running trialreport (``wheels/``) and ``requirements.lock`` (its exact
+dependency versions); a README for the journal, ``VERSION_STAMP.json`` and ``MANIFEST`` (path,
+size, SHA-256 of every other file). Members are sorted, time-stamped 1980-01-01 (or
+``SOURCE_DATE_EPOCH``) and have fixed permissions, so the same inputs give the same bytes. The
+study folder needs no ``src/``, ``Makefile`` or ``pyproject.toml``: the tool is the installed
+package.
 """
 
 from __future__ import annotations
@@ -96,6 +97,51 @@ def report_outputs(stem: str) -> list[str]:
     """The rendered outputs the supplement ships (paths relative to the project) for the
     report file stem ``stem`` (:func:`trialreport.versioning.report_stem`)."""
     return [f"{REPORT_DIR}/{stem}.{fmt}" for fmt in REPORT_FORMATS] + [f"{REPORT_DIR}/{ARD_NAME}"]
+
+
+def tlf_files(project_dir: Path) -> dict[str, Path]:
+    """The TLF package to ship, ``{archive path: file}``: ``report/tlf/index.csv``,
+    ``index.html`` and every file the index lists (``{}`` when the report has no package).
+
+    Raises :class:`BundleError` when the index cannot be read, a listed file is missing, the
+    folder holds a file the index does not list, or anything in it is a symbolic link.
+    """
+    from trialreport.tlf import INDEX_FILES, TLF_DIR, read_tlf_index
+
+    rel = f"{REPORT_DIR}/{TLF_DIR}"
+    folder = Path(project_dir) / REPORT_DIR / TLF_DIR
+    if not folder.exists() and not folder.is_symlink():
+        return {}
+    if folder.is_symlink() or not folder.is_dir():
+        raise BundleError(f"{rel} is not a folder; run `trialreport render` (`make report`) "
+                          "again")
+    try:
+        listed = read_tlf_index(folder / INDEX_FILES[0])
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise BundleError(f"cannot read the TLF index: {exc}; run `trialreport render` "
+                          "(`make report`) again") from None
+    names = [*listed, *INDEX_FILES]
+    present = {p.name: p for p in folder.iterdir()}
+    problems = [f"{rel}/{n} is missing" for n in names if n not in present]
+    problems += [f"{rel}/{n} is not listed in {INDEX_FILES[0]}"
+                 for n in sorted(set(present) - set(names))]
+    problems += [f"{rel}/{n} is a symbolic link or not a file" for n in names
+                 if n in present and (present[n].is_symlink() or not present[n].is_file())]
+    if problems:
+        raise BundleError("the TLF package is not as rendered: " + "; ".join(problems)
+                          + "; run `trialreport render` (`make report`) again")
+    return {f"{rel}/{n}": folder / n for n in names}
+
+
+def _tlf_lines(tlf: dict[str, Path]) -> list[str]:
+    """The README's line on the shipped TLF package (none without one)."""
+    from trialreport.tlf import INDEX_FILES, TLF_DIR
+
+    if not tlf:
+        return []
+    return [f"- `{REPORT_DIR}/{TLF_DIR}/`: each numbered table, listing and figure as an RTF "
+            f"file ({len(tlf) - len(INDEX_FILES)} files), listed in "
+            + " and ".join(f"`{name}`" for name in INDEX_FILES)]
 
 
 def report_identity(project_dir: Path) -> tuple[str, str]:
@@ -392,6 +438,8 @@ def build_supplement(project_dir: Path, output_dir: Path | None = None,
         warnings.append(f"{REPORT_DIR}/{ARD_NAME} carries no version stamp")
     for rel in outputs:
         files[rel] = project_dir / rel
+    tlf = tlf_files(project_dir)
+    files.update(tlf)
 
     try:
         wheel = tool_wheel(project_dir)
@@ -426,7 +474,7 @@ def build_supplement(project_dir: Path, output_dir: Path | None = None,
         "zip_name": zip_name, "commit": str(stamp["git"].get("describe")),
         "rendered_at": timestamp,
         "data_note": _data_note(study, info, identifiers, include_identifiers),
-        "report_files": "\n".join(f"- `{o}`" for o in outputs),
+        "report_files": "\n".join([f"- `{o}`" for o in outputs] + _tlf_lines(tlf)),
         "registration": str(info.get("registration", "")),
         "tool_version": tool, "wheel": wheel_member, "lock": LOCK_NAME,
     })

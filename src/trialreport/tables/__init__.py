@@ -6,6 +6,10 @@ deterministic HTML (:func:`to_html`). :func:`build_output` builds any numbered o
 
     from trialreport.tables import build_output
     gt = build_output(study, "baseline", ard)          # a great_tables.GT
+
+:func:`output_content` returns what the output shows independent of the format (the
+:class:`TableContent` the GT is drawn from, or a figure's :class:`FigureContent`), from which
+the stand-alone RTF files of the TLF package (:mod:`trialreport.tlf`) are written.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from typing import Any
 
 from great_tables import GT
 
+from trialreport.tables._content import FigureContent, TableContent
 from trialreport.tables._render import to_html
 
-__all__ = ["CsrTable", "build_output", "to_html"]
+__all__ = ["CsrTable", "FigureContent", "TableContent", "build_output", "output_content",
+           "to_html"]
 
 
 @dataclass(frozen=True)
@@ -48,3 +54,27 @@ def build_output(study: Any, name: str, ard: Any, data: Any = None, *, title: bo
     spec = study.output(name)
     ctx = OutputContext(spec=spec, study=study, ard=ard, data=data, title=title)
     return output_type(spec.type).build(ctx)
+
+
+def output_content(study: Any, name: str, ard: Any, data: Any = None
+                   ) -> TableContent | FigureContent:
+    """What output ``name`` shows, independent of the file format.
+
+    A table or listing: the :class:`TableContent` its family builds (the very object the
+    book's GT is drawn from, with the numbered title). A figure: its :class:`FigureContent`
+    (title, population line, notes and source line; the drawing is :func:`build_output`'s).
+    """
+    from trialreport.outputs import OutputContext, output_type
+    from trialreport.tables._layout import capture_contents, figure_content
+
+    spec = study.output(name)
+    otype = output_type(spec.type)
+    ctx = OutputContext(spec=spec, study=study, ard=ard, data=data, title=True)
+    if spec.kind == "figure":
+        return figure_content(ctx)
+    with capture_contents() as captured:
+        otype.build(ctx)
+    if len(captured) != 1:
+        raise RuntimeError(f"output {name!r} ({otype.family}) built {len(captured)} tables "
+                           "through csr_table; expected exactly one")
+    return captured[0]

@@ -2,7 +2,10 @@
 
 Every table module turns ARD rows into a list of :class:`Row` (display strings already
 formatted by :mod:`trialreport.formatting`) and :class:`Column` specs, and hands them to
-:func:`csr_table`, which builds the ``great_tables.GT`` object with the common layout:
+:func:`csr_table`. It first builds the format-neutral :class:`TableContent`
+(:func:`table_content`: titles, headers, cells, notes, source line), from which
+:func:`gt_table` builds the ``great_tables.GT`` object with the common layout (and
+:mod:`trialreport.tables._rtf` the stand-alone RTF file):
 
 * header: title ``"Table 14.2.1 <title>"``, subtitle ``"Full analysis set (N=23)"``;
 * column labels ``"60 mg<br>(N=12)"`` (the line break survives pandoc's HTML reader as a
@@ -23,8 +26,9 @@ from __future__ import annotations
 import html as _html
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import pandas as pd
@@ -33,6 +37,16 @@ from great_tables import GT, html, loc, style
 from trialreport import formatting as F
 from trialreport.outputs import OutputContext
 from trialreport.study import OutputSpec, Study
+from trialreport.tables._content import (
+    INDENT,
+    PAGE_CHARS,
+    Column,
+    FigureContent,
+    Row,
+    Spanner,
+    TableContent,
+    fit_widths,
+)
 
 __all__ = [
     "Column",
@@ -46,14 +60,18 @@ __all__ = [
     "n_over_n_text",
     "n_pct_text",
     "pvalue_text",
+    "capture_contents",
     "csr_table",
     "data_cut",
+    "figure_content",
+    "gt_table",
     "group_columns",
     "population_line",
     "results_frame",
     "source_datasets",
     "source_line",
     "stub_html",
+    "table_content",
     "table_id",
 ]
 
@@ -61,12 +79,8 @@ __all__ = [
 STUB = "_stub"
 #: Row-group column id in the display frame.
 GROUP = "_group"
-#: One indentation level (non-breaking spaces survive HTML, pandoc/docx and typst).
-INDENT = "\u00a0" * 4
 #: Cells longer than this wrap (listings' free text) instead of widening their column.
 _MAX_CELL_CHARS = 28
-#: Characters (9 pt) across a portrait A4 page: wider tables let their text columns wrap.
-_PAGE_CHARS = 100
 #: Group code of between-arm statistics in the ARD.
 COMPARISON = "comparison"
 
@@ -199,39 +213,6 @@ def pvalue_text(p: float) -> str:
 # --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Row:
-    """One display row: stub label, formatted cell strings by column id, indent and weight;
-    ``group`` puts the row under a full-width row-group heading (listings by arm)."""
-
-    label: str
-    cells: Mapping[str, str] = field(default_factory=dict)
-    level: int = 0
-    bold: bool = False
-    group: str | None = None
-
-
-@dataclass(frozen=True)
-class Column:
-    """A value column: id, plain-text label (``\n`` = line break), optional big N under the
-    label, and optional minimum width in characters."""
-
-    id: str
-    label: str
-    n: int | None = None
-    min_chars: int = 0
-
-
-@dataclass(frozen=True)
-class Spanner:
-    """A label spanning ``columns`` (e.g. an arm with its n (%) and E columns)."""
-
-    id: str
-    label: str
-    columns: Sequence[str]
-    n: int | None = None
-
-
 def column_label(label: str, n: int | None = None, *, break_line: bool = True) -> Any:
     """``"60 mg<br>(N=12)"`` as great_tables ``html()``; the label is escaped and a ``\n`` in
     it becomes a line break (which pandoc keeps as a Word line break)."""
@@ -306,17 +287,18 @@ def _longest_word(texts: Iterable[str]) -> int:
     return max((_chars(w) for t in texts for w in re.split(r"[\s/]+", t) if w), default=0)
 
 
-def _widths(rows: Sequence[Row], columns: Sequence[Column], stub_max: int,
-            stub_label: str = "", left: Sequence[str] = ()) -> dict[str, str]:
-    """Column widths (% of the table) from the content.
+def _width_needs(rows: Sequence[Row], columns: Sequence[Column], stub_max: int,
+                 stub_label: str = "", left: Sequence[str] = ()
+                 ) -> tuple[dict[str, int], dict[str, int]]:
+    """What each column (stub first) wants and the narrowest it may be, in characters.
 
     Each column wants its longest cell or header line (the stub at most ``stub_max``
-    characters, free text at most ``_MAX_CELL_CHARS``). When the wants exceed the page
-    (``_PAGE_CHARS``), the widest wrappable columns (stub, left-aligned text) give way, never
-    below their longest word; centred numeric cells never wrap.
+    characters, free text at most ``_MAX_CELL_CHARS``); the stub and left-aligned text may
+    give way down to their longest word, centred numeric cells never wrap, headers may always
+    wrap. :func:`~trialreport.tables._content.fit_widths` fits them to a page.
     """
-    want: dict[str, float] = {}
-    floor: dict[str, float] = {}
+    want: dict[str, int] = {}
+    floor: dict[str, int] = {}
     labels = [INDENT * r.level + r.label for r in rows]
     stub = max((_chars(t) for t in labels), default=10)
     want[STUB] = max(min(stub, stub_max), _chars(stub_label), 8) + 2
@@ -328,15 +310,123 @@ def _widths(rows: Sequence[Row], columns: Sequence[Column], stub_max: int,
         want[col.id] = max(longest, *(_chars(h) for h in head), col.min_chars, 5) + 3
         cells = _longest_word(texts) if col.id in left else longest
         floor[col.id] = max(cells, _longest_word(head), 5) + 3  # headers may always wrap
-    if sum(want.values()) > _PAGE_CHARS:
-        lo, hi = 0.0, max(want.values())
-        for _ in range(40):  # the cap at which the capped wants fill the page
-            cap = (lo + hi) / 2
-            fits = sum(max(floor[k], min(w, cap)) for k, w in want.items()) <= _PAGE_CHARS
-            lo, hi = (cap, hi) if fits else (lo, cap)
-        want = {k: max(floor[k], min(w, lo)) for k, w in want.items()}
-    total = sum(want.values())
-    return {key: f"{100.0 * w / total:.1f}%" for key, w in want.items()}
+    return want, floor
+
+
+#: Contents built by :func:`csr_table` while :func:`capture_contents` is active.
+_CAPTURED: ContextVar[list[TableContent] | None] = ContextVar("trialreport_table_contents",
+                                                               default=None)
+
+
+@contextmanager
+def capture_contents() -> Iterator[list[TableContent]]:
+    """Collect the :class:`TableContent` of every table :func:`csr_table` builds inside the
+    ``with`` block (a family's builder returns only the GT)."""
+    captured: list[TableContent] = []
+    token = _CAPTURED.set(captured)
+    try:
+        yield captured
+    finally:
+        _CAPTURED.reset(token)
+
+
+def _population_n(ctx: OutputContext) -> int | None:
+    """The output's analysed total N in the ARD (the sum of the arms when there is no total
+    column; ``None`` without an ARD or N rows)."""
+    if ctx.ard is None:
+        return None
+    ns = big_n(ctx.ard, ctx.spec.name)
+    total = ns.get(ctx.study.total_label)
+    if total is None:
+        total = sum(ns.values()) if ns else None
+    return total
+
+
+def table_content(
+    rows: Iterable[Row],
+    columns: Sequence[Column],
+    ctx: OutputContext,
+    *,
+    program: str,
+    spanners: Sequence[Spanner] = (),
+    stub_label: str = "",
+    stub_max: int = 36,
+    population_n: int | None = None,
+    subset: str | None = None,
+    left_columns: Sequence[str] = (),
+    notes: Sequence[str] = (),
+) -> TableContent:
+    """The format-neutral content of output ``ctx.spec`` (arguments as :func:`csr_table`)."""
+    from trialreport.glossary import abbreviation_note
+
+    spec, study = ctx.spec, ctx.study
+    rows = list(rows)
+    if population_n is None:
+        population_n = _population_n(ctx)
+    subtitle = population_line(study, spec.population, population_n, subset)
+    footnotes = [*spec.footnotes, *notes]
+    texts = [spec.title, subtitle, stub_label, *footnotes,
+             *(c.label for c in columns), *(sp.label for sp in spanners),
+             *(r.label for r in rows), *(str(v) for r in rows for v in r.cells.values())]
+    glossary_note = abbreviation_note(texts, study)
+    wants, floors = _width_needs(rows, columns, stub_max, stub_label, left_columns)
+    shown = tuple(Row(r.label, {c.id: str(r.cells.get(c.id, "")) for c in columns},
+                      level=r.level, bold=r.bold, group=r.group) for r in rows)
+    return TableContent(
+        table_id=table_id(spec), label=spec.label, title=spec.title, population=subtitle,
+        numbered_title=ctx.title, stub_id=STUB, stub_label=stub_label,
+        columns=tuple(columns),
+        spanners=tuple(Spanner(sp.id, sp.label, tuple(sp.columns), sp.n) for sp in spanners),
+        rows=shown, left_columns=tuple(left_columns),
+        footnotes=(*footnotes, *([glossary_note] if glossary_note else [])),
+        source=source_line(ctx, program), source_datasets=tuple(source_datasets(ctx)),
+        widths=fit_widths(wants, floors, PAGE_CHARS), width_wants=wants,
+        width_floors=floors)
+
+
+def gt_table(content: TableContent) -> GT:
+    """The ``great_tables.GT`` of ``content`` with the shared CSR layout."""
+    rows, columns = content.rows, content.columns
+    data: dict[str, list[str]] = {STUB: [stub_html(r) for r in rows]}
+    for col in columns:
+        data[col.id] = [content.cell(r, col.id) for r in rows]
+    names = [STUB] + [c.id for c in columns]
+    grouped = content.grouped
+    if grouped:
+        data[GROUP] = [r.group or "" for r in rows]
+        names.append(GROUP)
+    frame = pd.DataFrame(data, columns=names)
+
+    gt = GT(frame, rowname_col=STUB, groupname_col=GROUP if grouped else None,
+            id=content.table_id, auto_align=False)
+    gt = gt.fmt(_trusted, columns=STUB)
+    subtitle = content.population
+    if content.numbered_title or not subtitle:
+        gt = gt.tab_header(title=content.caption, subtitle=subtitle or None)
+        gt = gt.tab_style(style.text(weight="bold"), loc.title())
+    else:  # the book's caption carries the numbered title; keep the population line
+        gt = gt.tab_header(title=subtitle)
+    heads = [i for i in range(1, len(rows) - 1)
+             if rows[i].level == 0 and rows[i + 1].level > 0]
+    if heads:  # a little air above each section head (HTML only; Word keeps its own spacing)
+        gt = gt.tab_style(style.css("padding-top: 5px;"), loc.body(rows=heads))
+        gt = gt.tab_style(style.css("padding-top: 5px;"), loc.stub(rows=heads))
+    if content.stub_label:
+        gt = gt.tab_stubhead(label=content.stub_label)
+    gt = gt.cols_label(cases={c.id: column_label(c.label, c.n) for c in columns})
+    for sp in content.spanners:
+        gt = gt.tab_spanner(label=column_label(sp.label, sp.n, break_line=False),
+                            columns=list(sp.columns), id=sp.id)
+    left = content.left_columns
+    centred = [c.id for c in columns if c.id not in set(left)]
+    if centred:
+        gt = gt.cols_align(align="center", columns=centred)
+    gt = gt.cols_align(align="left", columns=[STUB, *left])
+    gt = gt.cols_width(cases={key: f"{w:.1f}%" for key, w in content.widths.items()})
+    for note in content.footnotes:
+        gt = gt.tab_source_note(note)
+    gt = gt.tab_source_note(content.source)
+    return _style(gt, content.table_id)
 
 
 def csr_table(
@@ -359,61 +449,56 @@ def csr_table(
     used), then the abbreviations every text of the table uses (from the glossary), then the
     source line. ``population_n`` defaults to the output's analysed total N in the ARD.
     ``left_columns`` are value columns aligned left (text in listings) instead of centred.
+    The :class:`TableContent` it is drawn from is collected by :func:`capture_contents`.
+    """
+    content = table_content(rows, columns, ctx, program=program, spanners=spanners,
+                            stub_label=stub_label, stub_max=stub_max,
+                            population_n=population_n, subset=subset,
+                            left_columns=left_columns, notes=notes)
+    captured = _CAPTURED.get()
+    if captured is not None:
+        captured.append(content)
+    return gt_table(content)
+
+
+def _whole_population_n(ctx: OutputContext) -> int | None:
+    """The N of the output's whole population (ARD ``analysis="population"`` rows)."""
+    from trialreport.ard import POPULATION
+
+    frame = results_frame(ctx.ard)
+    sub = frame[(frame["analysis"] == POPULATION) & (frame["population"] == ctx.spec.population)
+                & (frame["variable"] == "N") & (frame["statistic"] == "n")]
+    ns = {str(g): int(v) for g, v in zip(sub["group"], sub["value"], strict=True)}
+    total = ns.get(ctx.study.total_label)
+    if total is None:
+        total = sum(ns.values()) if ns else None
+    return total
+
+
+def figure_content(ctx: OutputContext) -> FigureContent:
+    """The numbered title, population line, the output's footnotes with the abbreviations
+    note, and the source line of figure ``ctx.spec`` (program: its registered builder).
+
+    The population line's N is the figure's analysed total in the ARD; a figure without ARD
+    rows of its own (drawn from the records, e.g. a swimmer plot) shows its whole population,
+    whose N the ARD's population rows hold. A part of the population is named by the output
+    type's ``subset`` ("Full analysis set: responders at month 6 (N=16)").
     """
     from trialreport.glossary import abbreviation_note
+    from trialreport.outputs import output_type
 
     spec, study = ctx.spec, ctx.study
-    rows = list(rows)
-    if population_n is None and ctx.ard is not None:
-        population_n = big_n(ctx.ard, spec.name).get(study.total_label)
-        if population_n is None:  # no total column: the sum of the arms
-            ns = big_n(ctx.ard, spec.name)
-            population_n = sum(ns.values()) if ns else None
-
-    data: dict[str, list[str]] = {STUB: [stub_html(r) for r in rows]}
-    for col in columns:
-        data[col.id] = [str(r.cells.get(col.id, "")) for r in rows]
-    names = [STUB] + [c.id for c in columns]
-    grouped = any(r.group is not None for r in rows)
-    if grouped:
-        data[GROUP] = [r.group or "" for r in rows]
-        names.append(GROUP)
-    frame = pd.DataFrame(data, columns=names)
-
-    gt = GT(frame, rowname_col=STUB, groupname_col=GROUP if grouped else None, id=table_id(spec),
-            auto_align=False)
-    gt = gt.fmt(_trusted, columns=STUB)
-    subtitle = population_line(study, spec.population, population_n, subset)
-    if ctx.title or not subtitle:
-        gt = gt.tab_header(title=spec.caption, subtitle=subtitle or None)
-        gt = gt.tab_style(style.text(weight="bold"), loc.title())
-    else:  # the book's caption carries the numbered title; keep the population line
-        gt = gt.tab_header(title=subtitle)
-    heads = [i for i in range(1, len(rows) - 1)
-             if rows[i].level == 0 and rows[i + 1].level > 0]
-    if heads:  # a little air above each section head (HTML only; Word keeps its own spacing)
-        gt = gt.tab_style(style.css("padding-top: 5px;"), loc.body(rows=heads))
-        gt = gt.tab_style(style.css("padding-top: 5px;"), loc.stub(rows=heads))
-    if stub_label:
-        gt = gt.tab_stubhead(label=stub_label)
-    gt = gt.cols_label(cases={c.id: column_label(c.label, c.n) for c in columns})
-    for sp in spanners:
-        gt = gt.tab_spanner(label=column_label(sp.label, sp.n, break_line=False),
-                            columns=list(sp.columns), id=sp.id)
-    centred = [c.id for c in columns if c.id not in set(left_columns)]
-    if centred:
-        gt = gt.cols_align(align="center", columns=centred)
-    gt = gt.cols_align(align="left", columns=[STUB, *left_columns])
-    gt = gt.cols_width(cases=_widths(rows, columns, stub_max, stub_label, left_columns))
-    footnotes = [*spec.footnotes, *notes]
-    texts = [spec.title, subtitle, stub_label, *footnotes,
-             *(c.label for c in columns), *(sp.label for sp in spanners),
-             *(r.label for r in rows), *(str(v) for r in rows for v in r.cells.values())]
-    glossary_note = abbreviation_note(texts, study)
-    for note in [*footnotes, *([glossary_note] if glossary_note else [])]:
-        gt = gt.tab_source_note(note)
-    gt = gt.tab_source_note(source_line(ctx, program))
-    return _style(gt, table_id(spec))
+    otype = output_type(spec.type)
+    n = _population_n(ctx)
+    if n is None and otype.compute is None and ctx.ard is not None and spec.population:
+        n = _whole_population_n(ctx)
+    subset = otype.subset(study, spec) if otype.subset is not None else None
+    population = population_line(study, spec.population, n, subset)
+    note = abbreviation_note([spec.title, population, *spec.footnotes], study)
+    return FigureContent(label=spec.label, title=spec.title, population=population,
+                         footnotes=(*spec.footnotes, *([note] if note else [])),
+                         source=source_line(ctx, otype.build.__module__),
+                         source_datasets=tuple(source_datasets(ctx)))
 
 
 def _style(gt: GT, tid: str) -> GT:
