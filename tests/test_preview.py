@@ -130,10 +130,13 @@ def kernels_under(pid: int) -> list[int]:
     found = []
     for proc in procs:
         try:
-            if "ipykernel_launcher" in " ".join(proc.cmdline()):
-                found.append(proc.pid)
+            line = " ".join(proc.cmdline())
+            parent = " ".join(proc.parent().cmdline()) if proc.parent() else ""
         except psutil.Error:
             continue
+        # a kernel: started the usual way, or forked from the render's warm kernel server
+        if "ipykernel_launcher" in line or ("forkserver.py" in line and "forkserver.py" in parent):
+            found.append(proc.pid)
     return found
 
 

@@ -163,7 +163,7 @@ def test_two_renders_at_once_take_turns(tmp_path):
 
 def test_terminated_render_stops_its_kernels_and_keeps_the_report(tmp_path):
     project = copy_project(ROOT, tmp_path / "project")
-    chapter = project / "chapters" / "a3-reproducibility.qmd"
+    chapter = project / "chapters" / "a4-reproducibility.qmd"
     chapter.write_text(chapter.read_text() + SLEEPING_CELL)
     out = project / "report"
     out.mkdir()

@@ -29,9 +29,9 @@ PUBLISHED = [
     "23 received at least one dose",
     "12/23 (52%)",  # AAV
     "11/23 (48%)",  # Behçet's disease
-    "40.0 (range 28 to 44)",  # median age
+    "40.0 years (range 28 to 44)",  # median age
     "15/23 (65%)",  # female
-    "61.0 (IQR 42.0 to 103.0)",  # disease duration, months
+    "61.0 months (IQR 42.0 to 103.0)",  # disease duration
     "16/23 (70%)",  # response at month 6
     "6/23 (26%)",  # complete response
     "10/23 (43%)",  # partial response

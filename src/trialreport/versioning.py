@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import hashlib
 import importlib.metadata as _md
 import json
 import os
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from trialreport.checksums import sha256_file
 
 TIMESTAMP_KEY = "rendered_at"
 STAMP_FILE = "VERSION_STAMP.json"
@@ -128,15 +129,6 @@ def render_timestamp() -> str:
     else:
         moment = _dt.datetime.now(tz=_dt.UTC)
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 (hex) of a file's bytes."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _checksums(folder: Path, suffixes: Iterable[str]) -> dict[str, str]:

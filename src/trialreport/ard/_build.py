@@ -19,6 +19,7 @@ import pandas as pd
 from trialreport.analysis_sets import big_n
 from trialreport.ard._frame import concat_frames, stack_statistics
 from trialreport.ard._table import ARD, POPULATION
+from trialreport.checksums import sha256_file
 from trialreport.data import TrialData
 
 __all__ = ["ARD_SCHEMA_VERSION", "ard_metadata", "build_ard", "build_ard_from_paths",
@@ -26,14 +27,6 @@ __all__ = ["ARD_SCHEMA_VERSION", "ard_metadata", "build_ard", "build_ard_from_pa
 
 ARD_SCHEMA_VERSION = "2.0"
 _PACKAGES = ("trialreport", "pandas", "numpy", "scipy", "statsmodels", "pingouin", "lifelines")
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _version(dist: str) -> str:
@@ -74,14 +67,14 @@ def ard_metadata(data: TrialData) -> dict[str, Any]:
     for role in sorted(data.frames):
         path = data.files.get(role)
         if path is not None and Path(path).is_file():
-            inputs[role] = {"file": Path(path).name, "sha256": _sha256_file(Path(path))}
+            inputs[role] = {"file": Path(path).name, "sha256": sha256_file(Path(path))}
         else:  # frames built in memory (tests, benchmarks): no file to checksum
             frame = data.frames[role]
             inputs[role] = {"file": "", "sha256": "", "records": int(len(frame)),
                             "columns": [str(c) for c in frame.columns],
                             "hashed": "not hashed: an in-memory frame, not a file"}
     if study.path is not None and Path(study.path).is_file():
-        study_sha = _sha256_file(Path(study.path))
+        study_sha = sha256_file(Path(study.path))
     else:
         study_sha = hashlib.sha256(json.dumps(study.model.model_dump(mode="json"),
                                               sort_keys=True).encode()).hexdigest()

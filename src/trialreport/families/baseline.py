@@ -17,6 +17,7 @@ from great_tables import GT
 from pydantic import BaseModel, ConfigDict
 
 from trialreport import formatting as F
+from trialreport.analysis_sets import big_n as arm_counts
 from trialreport.analysis_sets import population_adsl
 from trialreport.ard._frame import concat_frames
 from trialreport.data import TrialData
@@ -85,8 +86,7 @@ def compute(data: TrialData, spec: OutputSpec) -> Any:
     population = _population(study, spec)
     pop = population_adsl(data, population)
     key = output_key(spec, population)
-    counts = {**{c: int(n) for c, n in pop["_ARM"].value_counts(sort=False).items()},
-              study.total_label: len(pop)}
+    counts = arm_counts(data, population)  # per arm and in total
     tests = study.model.baseline.tests if study.model.baseline else False
     rows = summarise(pop, _variables(study, spec), study.arm_codes, study.total_label, key,
                      tests)

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 
 from trialreport import formatting as F
 from trialreport.analysis_sets import ARM, as_text, population_adsl
+from trialreport.analysis_sets import big_n as arm_counts
 from trialreport.ard._frame import concat_frames, stack_statistics
 from trialreport.data import TrialData
 from trialreport.families._common import bign_rows, output_key
@@ -171,9 +172,7 @@ def compute(data: TrialData, spec: OutputSpec) -> Any:
     eps = endpoints_of(data.study, spec)
     population = eps[0].population
     key = output_key(spec, population)
-    pop = population_adsl(data, population)
-    counts = {**{c: int(n) for c, n in pop[ARM].value_counts(sort=False).items()},
-              data.study.total_label: len(pop)}
+    counts = arm_counts(data, population)  # per arm and in total
     return concat_frames([bign_rows(key, counts), *(endpoint_rows(data, ep, key)
                                                     for ep in eps)])
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from great_tables import GT
 
+from trialreport.analysis_sets import big_n as arm_counts
 from trialreport.analysis_sets import population_adsl
 from trialreport.ard._frame import concat_frames
 from trialreport.data import TrialData
@@ -61,8 +62,7 @@ def compute(data: TrialData, spec: OutputSpec) -> Any:
     population = _population(study, spec)
     pop = population_adsl(data, population)
     key = output_key(spec, population)
-    counts = {**{c: int(n) for c, n in pop["_ARM"].value_counts(sort=False).items()},
-              study.total_label: len(pop)}
+    counts = arm_counts(data, population)  # per arm and in total
     variables = study.model.exposure.variables if study.model.exposure else []
     rows = summarise(pop, variables, study.arm_codes, study.total_label, key,
                      values_of=lambda var: exposure_values(data, pop, var))

@@ -16,7 +16,7 @@ import pandas as pd
 from great_tables import GT
 from pydantic import BaseModel, ConfigDict
 
-from trialreport.analysis_sets import population_adsl
+from trialreport.analysis_sets import big_n as arm_counts
 from trialreport.data import TrialData
 from trialreport.families._common import population_of
 from trialreport.families.adverse_events import FILTERS, Filter, ae_frame, filter_mask
@@ -101,9 +101,7 @@ def ae_listing_table(ctx: OutputContext) -> GT:
         raise ValueError(f"listing {spec.name!r} is built from the records: pass the trial data")
     listing = ae_listing(ctx.data, spec)
     population = population_of(study, spec, study.model.safety.population)
-    pop = population_adsl(ctx.data, population)
-    ns = {**{c: int(n) for c, n in pop["_ARM"].value_counts(sort=False).items()},
-          study.total_label: len(pop)}
+    ns = arm_counts(ctx.data, population)  # per arm and in total
     names = list(spec.options.columns)  # type: ignore[attr-defined]
     columns = [Column(f"c{i}", COLUMNS[c]) for i, c in enumerate(names, start=1)]
     text = {c: _sentence_case([_cell_text(v) for v in listing[c]]) for c in names}
