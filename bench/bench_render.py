@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COLD_TARGET = 15.0
 RERENDER_TARGET = 1.0
 PROSE_CHAPTER = Path("chapters") / "04-baseline.qmd"
-PROSE_FROM = "The arms were similar at baseline."
+PROSE_FROM = "As advised for randomised trials"
 # Phases in the order they happen; a render reports the ones it went through.
 PHASES = [
     ("validate", "validation (inputs key, data checked against the specification)"),
@@ -78,7 +78,7 @@ def _render(project: Path) -> dict[str, float]:
 def _edit_prose(project: Path, round_: int) -> None:
     chapter = project / PROSE_CHAPTER
     text = chapter.read_text(encoding="utf-8")
-    marker = "The arms were similar at baseline"
+    marker = "As advised for randomised trials"
     start = text.index(marker)
     end = text.index(".", start) + 1
     chapter.write_text(text[:start] + f"{marker} (edit {round_})." + text[end:], encoding="utf-8")

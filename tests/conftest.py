@@ -15,6 +15,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Property tests keep no example database and no cache in the repository (tests never write
+# there): hypothesis stores under a temporary folder.
+import os as _os  # noqa: E402
+import tempfile as _tempfile  # noqa: E402
+
+_os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", _tempfile.mkdtemp(prefix="hypothesis-"))
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("trialreport", database=None)
+_hypothesis_settings.load_profile("trialreport")
 DATA = ROOT / "data"
 SPEC = ROOT / "data_spec"
 

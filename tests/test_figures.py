@@ -59,7 +59,7 @@ def labels(trial: TrialData) -> dict[str, str]:
 
 
 def _counts(reasons: pd.Series) -> tuple[tuple[str, int], ...]:
-    vc = reasons.value_counts()
+    vc = reasons.astype(object).value_counts()
     return tuple(sorted(((str(k), int(v)) for k, v in vc.items()), key=lambda kv: (-kv[1], kv[0])))
 
 

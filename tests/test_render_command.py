@@ -24,10 +24,14 @@ def contents(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir()}
 
 
-def test_bad_data_stops_the_render_and_names_the_cell(data_copy, tmp_path, capsys) -> None:
+def test_bad_data_stops_the_render_and_names_the_cell(data_copy, tmp_path, capsys,
+                                                      monkeypatch) -> None:
     frame = pd.read_csv(data_copy / "adsl.csv", dtype=str, keep_default_na=False)
     frame.loc[3, "AGE"] = "forty"
     frame.to_csv(data_copy / "adsl.csv", index=False, lineterminator="\n")
+    project = copy_project(ROOT, tmp_path / "project")  # the render's lock and cache go there
+    monkeypatch.setenv("TRIALREPORT_PROJECT", str(project))
+    monkeypatch.chdir(project)
     out = tmp_path / "report"
     before = last_good_report(out)
     code = main(["render", "--data", str(data_copy), "--output", str(out)])

@@ -278,6 +278,7 @@ def test_listing_escapes_data_and_shows_arm_labels(real) -> None:
     data, _ = real
     adae = data["adae"].copy()
     first = adae.index[adae["AESER"] == "Y"][0]
+    adae["AEDECOD"] = adae["AEDECOD"].astype(object)  # text columns load as categoricals
     adae.loc[first, "AEDECOD"] = XSS
     hostile = trial_from_frames(data.study, {**data.frames, "adae": adae},
                                 codelists=data.codelists)

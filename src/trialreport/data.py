@@ -18,7 +18,7 @@ from trialreport.spec.model import load_specification
 from trialreport.study import Study, check_against_data, dataset_roles, load_study
 from trialreport.validation import ValidationReport, load_validated
 
-__all__ = ["TrialData", "load_trial", "trial_from_frames"]
+__all__ = ["TrialData", "as_loaded", "load_trial", "trial_from_frames"]
 
 
 @dataclass
@@ -86,12 +86,27 @@ def load_trial(data_dir: Path, spec_dir: Path, study: Study | Path) -> TrialData
                      validation=report, codelists=codelists)
 
 
+def as_loaded(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text columns as the validator returns them: pandas categoricals of
+    the distinct texts (a few bytes per record; group-bys use the codes). Other columns are
+    kept as they are."""
+    out = {}
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == object and column.map(lambda v: v is None or isinstance(v, str)).all():
+            column = column.astype("category")
+        out[name] = column
+    return pd.DataFrame(out, index=frame.index)
+
+
 def trial_from_frames(study: Study, frames: dict[str, pd.DataFrame], check: bool = True,
                       codelists: dict[tuple[str, str], list[str]] | None = None) -> TrialData:
-    """Wrap already-typed frames (e.g. a synthetic trial built in tests) without validation;
-    the study definition is still checked against them (and the ``codelists`` of the
-    specification) unless ``check`` is false."""
+    """Wrap already-typed frames (e.g. a synthetic trial built in tests) without validation,
+    text columns held as the loader holds them (:func:`as_loaded`); the study definition is
+    still checked against them (and the ``codelists`` of the specification) unless ``check``
+    is false."""
+    frames = {role: as_loaded(frame) for role, frame in frames.items()}
     if check:
         check_against_data(study, frames, codelists=codelists)
-    return TrialData(study=study, frames=dict(frames), data_dir=Path("."),
+    return TrialData(study=study, frames=frames, data_dir=Path("."),
                      codelists=dict(codelists or {}))

@@ -45,7 +45,7 @@ def exposure_values(data: TrialData, pop: pd.DataFrame, var: Any) -> pd.Series:
     records = data[var.dataset]
     records = records[records[subject].isin(pop[subject])]
     if var.aggregate == "count":
-        per_subject = records.groupby(subject, sort=False).size().astype(float)
+        per_subject = records.groupby(subject, sort=False, observed=True).size().astype(float)
         fill = 0.0
     else:
         values = pd.to_numeric(records[var.name], errors="raise").astype(float)
@@ -53,7 +53,7 @@ def exposure_values(data: TrialData, pop: pd.DataFrame, var: Any) -> pd.Series:
         per_subject = getattr(grouped, var.aggregate)(min_count=1) if var.aggregate == "sum" \
             else getattr(grouped, var.aggregate)()
         fill = 0.0 if var.aggregate == "sum" else np.nan
-    return pop[subject].map(per_subject).fillna(fill).astype(float)
+    return pop[subject].astype(object).map(per_subject).fillna(fill).astype(float)
 
 
 def compute(data: TrialData, spec: OutputSpec) -> Any:

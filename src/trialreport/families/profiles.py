@@ -83,7 +83,7 @@ def swimmer_data(data: TrialData) -> SwimmerData:
     pop = population_adsl(data, population)
     origin_var, end_var = spec.origin, spec.end
     disp = study.model.disposition
-    origin = pop.set_index(subject)[origin_var]
+    origin = pd.Series(pop[origin_var].to_numpy(), index=pop[subject].astype(object).to_numpy())
 
     status = as_text(pop[disp.status]) if disp is not None and disp.status else None
     completed = disp.completed_value if disp is not None else "COMPLETED"
@@ -110,11 +110,12 @@ def swimmer_data(data: TrialData) -> SwimmerData:
         ex = data[exp.dataset]
         ex = ex[ex[subject].isin(lanes["subject"])]
         ex = ex.sort_values([subject, exp.day], kind="mergesort")
-        number = ex.groupby(subject, sort=False).cumcount() + 1
+        number = ex.groupby(subject, sort=False, observed=True).cumcount() + 1
         parts.append(_events(ex.rename(columns={subject: "subject"}), "course",
                              pd.to_numeric(ex[exp.day], errors="raise").astype(float),
                              number.astype(str).to_numpy()))
-    courses = (parts[0].groupby("subject").size() if parts else pd.Series(dtype=int))
+    courses = (parts[0].groupby("subject", observed=True).size() if parts
+               else pd.Series(dtype=int))
     lanes["courses"] = lanes["subject"].map(courses).fillna(0).astype(int)
     visit_var = study.model.endpoints.visit_variable
     for key in ("response", "relapse"):
@@ -130,7 +131,7 @@ def swimmer_data(data: TrialData) -> SwimmerData:
             rows, values = rows[keep], values[keep]
         date_var = getattr(crit, "date", None)
         if date_var:
-            day = _study_day(rows[date_var], rows[subject].map(origin))
+            day = _study_day(rows[date_var], rows[subject].astype(object).map(origin))
         else:
             day = pd.to_numeric(rows[crit.day], errors="raise").astype("Float64")
         detail = (as_text(rows[visit_var]).fillna("").to_numpy(dtype=object)

@@ -125,9 +125,14 @@ def _typed(values: np.ndarray, invalid: np.ndarray, col: Column, kind: str,
         data = col.per_record(values, np.datetime64("NaT"))
         data[gone] = np.datetime64("NaT")
         return pd.Series(data, index=index, dtype="datetime64[ns]")
-    texts = values.copy()
-    texts[invalid] = None
-    return pd.Series(col.per_record(texts, None), index=index, dtype=object)
+    # Text: a categorical of the valid distinct texts (codes per record, -1 = missing), so a
+    # million records of a few hundred terms take a few megabytes and group-bys use the codes.
+    valid = ~invalid
+    new_code = np.full(len(values), -1, dtype=np.int64)
+    new_code[valid] = np.arange(int(valid.sum()))
+    codes = np.append(new_code, -1)[col.codes]
+    categories = pd.Index(values[valid], dtype=object)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=index)
 
 
 @dataclass

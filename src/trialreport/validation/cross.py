@@ -58,7 +58,7 @@ def _foreign_key(rule: CrossRule, left: Checked, ref: Checked) -> tuple[np.ndarr
 def _count(rule: CrossRule, left: Checked, counted: Checked) -> tuple[np.ndarray, object]:
     column = str(rule.column)
     rows = _where(left, rule.where)
-    counts = counted.typed.groupby(SUBJECT, dropna=True).size()
+    counts = counted.typed.groupby(SUBJECT, dropna=True, observed=True).size()
     expected = left.typed[SUBJECT].iloc[rows].map(counts).fillna(0).to_numpy(dtype=float)
     value = left.typed[column].iloc[rows].astype("Float64")
     decided = value.notna().to_numpy()

@@ -859,39 +859,97 @@ local function format_matches(spec)
   return false
 end
 
--- A table is too wide for a portrait page when the longest word of each column (the width
--- below which a column would break words), plus cell padding, adds up to more than a 9 pt
--- line across the portrait text width: such tables go on a landscape page.
+-- A table is too wide for a portrait page when its columns' narrowest widths, plus cell
+-- padding, add up to more than a 9 pt line across the portrait text width: such tables go on a
+-- landscape page. A column's narrowest width is its longest word, except that centred (numeric)
+-- cells never wrap ("12 (100%)", "-6.8 (-37.9, 26.8)" count whole) and the first (label) column
+-- keeps at least STUB_CHARS, so that labels do not wrap word by word.
 local PORTRAIT_CHARS = 95
+local STUB_CHARS = 24
+local function centred(t, col)
+  local spec = t.colspecs[col]
+  return spec ~= nil and (spec[1] == "AlignCenter" or spec.alignment == "AlignCenter")
+end
 local function min_table_chars(t)
   local n = #t.colspecs
   local w = {}
+  local longest = {}
   for i = 1, n do
     w[i] = 0
+    longest[i] = 0
   end
   local function scan(rows)
     for _, row in ipairs(rows) do
       local col = 1
       for _, c in ipairs(row.cells) do
         if c.col_span == 1 and col <= n then
-          for word in stringify(c.contents):gmatch("%S+") do
-            w[col] = math.max(w[col], utf8.len(word) or #word)
+          local text = stringify(c.contents)
+          local whole = utf8.len(text) or #text
+          longest[col] = math.max(longest[col], whole)
+          if centred(t, col) then
+            w[col] = math.max(w[col], whole)
+          else
+            for word in text:gmatch("%S+") do
+              w[col] = math.max(w[col], utf8.len(word) or #word)
+            end
           end
         end
         col = col + c.col_span
       end
     end
   end
-  scan(t.head.rows)
   for _, body in ipairs(t.bodies) do
     scan(body.head)
     scan(body.body)
+  end
+  -- headers may wrap at their words
+  for _, row in ipairs(t.head.rows) do
+    local col = 1
+    for _, c in ipairs(row.cells) do
+      if c.col_span == 1 and col <= n then
+        for word in stringify(c.contents):gmatch("%S+") do
+          w[col] = math.max(w[col], utf8.len(word) or #word)
+        end
+      end
+      col = col + c.col_span
+    end
+  end
+  if n > 0 then
+    w[1] = math.max(w[1], math.min(longest[1], STUB_CHARS))
   end
   local total = 0
   for i = 1, n do
     total = total + w[i] + 2
   end
   return total
+end
+
+--- Centred (numeric) body cells must not wrap inside a number ("12 (100%)" on one line): their
+--- spaces become no-break spaces in Word and PDF (HTML tables keep their own CSS).
+local function keep_numbers_whole(blocks)
+  return pandoc.Blocks(blocks):walk({
+    Table = function(t)
+      local function fix(rows)
+        for _, row in ipairs(rows) do
+          local col = 1
+          for _, c in ipairs(row.cells) do
+            if c.col_span == 1 and centred(t, col) then
+              c.contents = pandoc.Blocks(c.contents):walk({
+                Space = function()
+                  return pandoc.Str(NBSP)
+                end,
+              })
+            end
+            col = col + c.col_span
+          end
+        end
+      end
+      for _, body in ipairs(t.bodies) do
+        fix(body.body)
+      end
+      return t
+    end,
+  })
 end
 
 local function too_wide(blocks)
@@ -962,6 +1020,9 @@ format_filter = {
     end
     if has_class(div, "tr-table-float") then
       local float = table_float(div) or div
+      if not IS_HTML then
+        float.content = keep_numbers_whole(float.content)
+      end
       if not IS_HTML and not in_landscape and too_wide(float.content) then
         return landscape(pandoc.Blocks({ float })) or float, false
       end
