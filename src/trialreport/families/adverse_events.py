@@ -587,7 +587,7 @@ def ae_severity_table(ctx: OutputContext) -> GT:
     rows = [Row(_any_label(kind), bold=True), *level_rows(ANY, "", 1)]
     for soc in [v for v in look.variables() if v not in (ANY, "")]:
         rows.append(Row(soc, bold=True))
-        rows += level_rows(soc, "", 1)
+        rows += level_rows(soc, "", 2)  # as deep as a PT's levels, below the PT names
         for pt in look.categories(soc):
             rows.append(Row(pt, level=1))
             rows += level_rows(soc, pt, 2)
