@@ -107,7 +107,7 @@ def test_docx(book):
     header_text = " ".join(c.text for row in first.rows[:2] for c in row.cells)
     assert "Parameter" in header_text and "Treatment arm" in header_text
     body_text = " ".join(c.text for row in first.rows for c in row.cells)
-    assert "43.2 (11.0)" in body_text
+    assert "43.2\u00a0(11.0)" in body_text  # numbers never wrap: the space is a no-break space
     # great_tables title/footnote rows are paragraphs, not table rows
     assert "Baseline demographics" not in body_text and "Source: ADSL" not in body_text
     paragraphs = {p.text.replace("\u00a0", " "): p.style.name for p in doc.paragraphs}

@@ -161,7 +161,7 @@ def test_word_tables_are_real_tables(outputs) -> None:
     headers = [" ".join(c.text for c in t.rows[0].cells) for t in doc.tables]
     assert any("60 mg" in h and "(N=12)" in h for h in headers)
     efficacy = next(t for t in doc.tables
-                    if any("16/23 (70%)" in c.text for row in t.rows for c in row.cells))
+                    if any("16/23\u00a0(70%)" in c.text for row in t.rows for c in row.cells))
     assert len(efficacy.rows) > 5
 
 
