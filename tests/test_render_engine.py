@@ -94,6 +94,28 @@ def test_html(book):
     assert '<span class="header-section-number">1</span>' in html
     assert '<span class="header-section-number">Appendix A</span>' in html
     assert "<script" not in html.lower() or 'src="http' not in html  # self-contained
+    # tables set aside during pandoc's embedding are all back, each once, in book order
+    assert "trialreport-deferred-html" not in html
+    titles = ["Baseline demographics", "Subject listing", "Visit listing"]  # the GT() calls
+    assert html.count('class="gt_table"') == len(titles)
+    assert all(title in html for title in titles)
+
+
+def test_restoring_set_aside_tables_refuses_a_missing_or_extra_placeholder(tmp_path):
+    from trialreport.render.pandoc import PandocError, restore_deferred_html
+
+    folder = tmp_path / "deferred-html"
+    folder.mkdir()
+    (folder / "1.html").write_bytes(b"<table>one</table>")
+    (folder / "2.html").write_bytes(b"<table>two</table>\r\n")
+    page = tmp_path / "page.html"
+    page.write_bytes(b"<p>a</p><!--trialreport-deferred-html:2-->"
+                     b"<!--trialreport-deferred-html:1--></body>")
+    restore_deferred_html(page, folder)
+    assert page.read_bytes() == b"<p>a</p><table>two</table>\r\n<table>one</table></body>"
+    page.write_bytes(b"<p>a</p><!--trialreport-deferred-html:1-->")
+    with pytest.raises(PandocError, match="placeholders"):
+        restore_deferred_html(page, folder)
 
 
 def test_docx(book):

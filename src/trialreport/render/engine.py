@@ -304,6 +304,8 @@ def _convert(
             fmt_warnings += compile_pdf(job.output, final, build)
             (phases if phases is not None else {})["typst"] = time.perf_counter() - clock
         else:
+            if job.fmt == "html":
+                pandoc_mod.restore_deferred_html(job.output, build / pandoc_mod.DEFERRED_HTML)
             if job.fmt == "docx":
                 from .docx_post import postprocess_docx  # python-docx: only when converting
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -9,6 +10,9 @@ from functools import cache
 from pathlib import Path
 
 from .procs import can_die_with_parent, die_with_parent
+
+DEFERRED_HTML = "deferred-html"  # folder (in the build folder) of the HTML tables, see below
+_DEFERRED = re.compile(rb"<!--trialreport-deferred-html:(\d+)-->")
 
 PANDOC_TARGET = {"html": "html5", "docx": "docx", "pdf": "typst"}
 OUTPUT_SUFFIX = {"html": ".html", "docx": ".docx", "pdf": ".typ"}
@@ -76,6 +80,9 @@ def build_job(
     if fmt == "html":
         args += ["--embed-resources", "--css", str(res / "book.css"), "--mathml"]
         args += ["--metadata", "toc-title=Contents", "--section-divs"]
+        deferred = out_dir / DEFERRED_HTML
+        deferred.mkdir(exist_ok=True)
+        args += ["--metadata", f"tr-deferred-html={deferred}"]
     elif fmt == "docx":
         ref = opts.get("reference-doc")
         args += ["--reference-doc", str(ref or res / "reference.docx")]
@@ -94,3 +101,23 @@ def run_job(job: PandocJob, cwd: Path) -> list[str]:
         raise PandocError(f"pandoc ({job.fmt}) failed with exit code {proc.returncode}:\n"
                           f"{proc.stderr}")
     return [line.rstrip() for line in proc.stderr.splitlines() if line.strip()]
+
+
+def restore_deferred_html(page: Path, folder: Path) -> None:
+    """Put the tables the Lua filter set aside (``folder/<n>.html``) back into ``page``.
+
+    The filter writes each table's HTML to a file and leaves a comment in its place, so that
+    pandoc's --embed-resources does not re-parse them (they are most of the page and embed
+    nothing); there is no pandoc option for this. Each placeholder must occur exactly once.
+    """
+    files = {int(p.stem): p for p in folder.glob("*.html")}
+    html = page.read_bytes()  # bytes: line ends and encoding pass through untouched
+    found = [int(m) for m in _DEFERRED.findall(html)]
+    if sorted(found) != sorted(files):
+        raise PandocError(f"HTML tables set aside {sorted(files)} but placeholders {found} "
+                          f"in {page.name}")
+
+    def table(match: re.Match[bytes]) -> bytes:
+        return files[int(match.group(1))].read_bytes()
+
+    page.write_bytes(_DEFERRED.sub(table, html))

@@ -1283,6 +1283,25 @@ local typography_filter = {
   end,
 }
 
+-- The builtin engine's HTML: each table's HTML goes to <folder>/<n>.html and a comment stands in
+-- its place, which the engine replaces after pandoc. pandoc's --embed-resources re-parses every
+-- byte of the page, and the tables are most of them while holding no resource to embed.
+-- (Comments in the chapters were removed by the safety pass: no placeholder comes from input.)
+local function defer_html_outputs(doc, folder)
+  local count = 0
+  return doc:walk({
+    RawBlock = function(b)
+      if (b.format == "html" or b.format == "html5") and b.text:match("<table") then
+        count = count + 1
+        local f = assert(io.open(folder .. "/" .. count .. ".html", "wb"))
+        f:write(b.text)
+        f:close()
+        return pandoc.RawBlock("html", "<!--trialreport-deferred-html:" .. count .. "-->")
+      end
+    end,
+  })
+end
+
 ---------------------------------------------------------------------------------------------
 function Pandoc(doc)
   local depth = doc.meta["tr-number-depth"]
@@ -1309,6 +1328,10 @@ function Pandoc(doc)
   doc = doc:walk(format_filter)
   if TOC_PLACED then
     doc.meta["tr-toc-placed"] = true
+  end
+  local deferred = doc.meta["tr-deferred-html"]
+  if IS_HTML and deferred then
+    doc = defer_html_outputs(doc, stringify(deferred))
   end
   if not IS_HTML then
     -- tables read from HTML outputs are pandoc text only now: same typography for them
