@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,12 +14,11 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
 from trialreport.cli import main
-from trialreport.paths import copy_project
 from trialreport.preview._page import report_page, status_page
 from trialreport.preview._render import RenderOutcome
 from trialreport.preview._server import PreviewState
@@ -151,8 +151,11 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.render
-def test_preview_serves_rerenders_shows_errors_and_stops_its_kernels(tmp_path) -> None:
-    project = copy_project(ROOT, tmp_path / "project")
+def test_preview_serves_rerenders_shows_errors_and_stops_its_kernels(
+        tmp_path, rendered_project) -> None:
+    # the session's rendered copy with its execution cache: the first preview runs no chapter
+    project = Path(shutil.copytree(rendered_project, tmp_path / "project",
+                                   ignore=shutil.ignore_patterns("report")))
     chapter = project / CHAPTER
     original = chapter.read_text(encoding="utf-8")
     chapter.write_text(original + "\nPreview marker sentence one.\n", encoding="utf-8")

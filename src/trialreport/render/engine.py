@@ -67,7 +67,13 @@ def common_fingerprint(project_dir: Path, env: Mapping[str, str] | None) -> str:
     data = fingerprint_paths([data_dir_for(project_dir, env), project_dir / "data_spec",
                               project_dir / "CHANGELOG.md", project_dir / "pyproject.toml"])
     source = package_fingerprint()
-    env_text = json.dumps(sorted((env or {}).items()))
+    # paths inside the project count relative to it: a moved or copied project keeps its cache
+    # (what those paths hold is fingerprinted above)
+    root = str(project_dir.resolve())
+    located = {key: "<project>" + value[len(root):]
+               if value == root or value.startswith(root + os.sep) else value
+               for key, value in (env or {}).items()}
+    env_text = json.dumps(sorted(located.items()))
     return hash_text(data, source, env_text)
 
 
