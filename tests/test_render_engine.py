@@ -383,3 +383,21 @@ def test_quarto_engine_runs_quarto_and_moves_outputs(tmp_path, monkeypatch):
     assert result.outputs["pdf"].read_text().strip() == "pdf"
     assert result.outputs["html"].read_text().strip() == "data=/d"
     assert "[1/4] index.qmd" in lines
+
+
+def test_execution_key_does_not_depend_on_where_the_project_lies(tmp_path):
+    """Paths inside the project count relative to it; a path outside it counts as it is."""
+    from trialreport.render.engine import common_fingerprint
+
+    first = shutil.copytree(FIXTURE, tmp_path / "a" / "book")
+    second = shutil.copytree(FIXTURE, tmp_path / "b" / "elsewhere")
+
+    def key(project: Path, data: Path | None = None) -> str:
+        return common_fingerprint(project, {"TRIALREPORT_PROJECT": str(project),
+                                            "TRIALREPORT_DATA": str(data or project / "data")})
+
+    assert key(first) == key(second)
+    outside = shutil.copytree(FIXTURE / "data", tmp_path / "data")
+    assert key(first, outside) != key(first)  # same bytes, but a different named data folder
+    (second / "data" / "extra.csv").write_text("X\n1\n")
+    assert key(first) != key(second)
