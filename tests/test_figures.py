@@ -435,12 +435,15 @@ save_figure(plot_swimmer(_lanes_from_data(t), labels), out / "swimmer")
 def test_save_identical_across_processes(tmp_path: Path) -> None:
     """Two separate Python processes write byte-identical SVG, PDF and PNG files."""
     digests = []
-    for run in ("one", "two"):
-        folder = tmp_path / run
-        code = SCRIPT.format(tests=str(Path(__file__).parent), folder=str(folder))
-        subprocess.run([sys.executable, "-c", code], check=True, cwd=Path.cwd(),
-                       capture_output=True, text=True)
-        files = sorted(folder.iterdir())
+    runs = {run: subprocess.Popen(  # side by side: two processes, as two renders would be
+        [sys.executable, "-c", SCRIPT.format(tests=str(Path(__file__).parent),
+                                             folder=str(tmp_path / run))],
+        cwd=Path.cwd(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for run in ("one", "two")}
+    for run, proc in runs.items():
+        output, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, output
+        files = sorted((tmp_path / run).iterdir())
         assert len(files) == 9
         digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files})
     assert digests[0] == digests[1]
