@@ -102,6 +102,8 @@ def test_libreoffice_reads_the_chapter_numbers(word: Path, tmp_path: Path) -> No
     text = text.replace("\u00a0", " ")
     assert "Table 1.1: First table" in text and "Table 2.1: Second table" in text
     assert "Figure 2.1: A figure" in text
+    # references recomputed as Word would: the appendix's list number carries its word
+    assert "Section 1.1 and Appendix A." in text and "Appendix Appendix" not in text
 
 
 def test_table_of_contents_field_with_entries(word: Path) -> None:

@@ -289,7 +289,8 @@ local function header_number(h)
     end
     state.label = label
     if h.identifier ~= "" then
-      refs[h.identifier] = { prefix = kind, num = label }
+      -- Word's list number of an appendix heading is "Appendix A" (docx_fields.py)
+      refs[h.identifier] = { prefix = kind, num = label, numbered_with_prefix = kind == "Appendix" }
     end
     local shown = label
     if kind == "Appendix" then
@@ -481,8 +482,15 @@ local function docx_reference(ref, number_only, text)
     xml = ox_field("REF " .. (number_only and ref.bm_num or ref.bm_label) .. " \\h", text)
   elseif ref.text then
     xml = ox_field("REF " .. ref.bm .. " \\h", text)
+  elseif ref.numbered_with_prefix then
+    -- an appendix: its list number already says "Appendix A"; a bare letter is plain text
+    if number_only then
+      xml = ox_run(ref.num)
+    else
+      xml = ox_field("REF " .. ref.bm .. " \\w \\t \\h", ref.prefix .. NBSP .. ref.num)
+    end
   else
-    -- a heading: the typed word, then its list number in full context ("2.1", "A")
+    -- a heading: the typed word, then its list number in full context ("2.1")
     local prefix = number_only and "" or (ref.prefix .. NBSP)
     xml = ox_run(prefix) .. ox_field("REF " .. ref.bm .. " \\w \\t \\h", ref.num)
   end
