@@ -28,20 +28,13 @@ import tracemalloc
 import warnings
 from pathlib import Path
 
+from _timing import best_of
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 5.0
 TARGET_BYTES = 2 * 1024**3
 LARGE = (100_000, 3_000_000)
 LARGE_TARGET_BYTES = 1 * 1024**3
-
-
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _tableone_inputs(data):
@@ -99,9 +92,9 @@ def worker(scenario: str, subjects: int, aes: int, repeat: int) -> dict:
 
     ard = build()  # warm-up (imports)
     result["ard_rows"] = len(ard.frame)
-    result["ard_s"] = _best(build, repeat)
+    result["ard_s"] = best_of(build, repeat)
     spec = data.study.output("baseline")
-    result["baseline_s"] = _best(lambda: baseline_rows(data, spec), repeat)
+    result["baseline_s"] = best_of(lambda: baseline_rows(data, spec), repeat)
     if scenario == "large":  # tableone on 100,000 rows is not the point of this scenario
         result["tableone_s"] = float("nan")
         result["maxrss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -114,7 +107,7 @@ def worker(scenario: str, subjects: int, aes: int, repeat: int) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         TableOne(frame, **kwargs)
-        result["tableone_s"] = _best(lambda: TableOne(frame, **kwargs), repeat)
+        result["tableone_s"] = best_of(lambda: TableOne(frame, **kwargs), repeat)
     result["maxrss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     tracemalloc.start()
     build()

@@ -16,21 +16,12 @@ continuous baseline tests for 3 arms of 5,000 subjects. Best of ``--repeat`` run
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from _timing import best_of
 from scipy import stats
 
 from trialreport.stats import ae_comparisons, compare_continuous
-
-
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _per_row_scipy(subjects: np.ndarray, N: np.ndarray) -> list[float]:
@@ -50,16 +41,16 @@ def main() -> None:
     ae_comparisons(rare[:10], N, reference=0)  # warm-up: library imports
     print(f"AE comparisons, {args.rows:,} rows x 2 pairs (arms of {', '.join(map(str, N))}):")
     for name, table in (("rare events", rare), ("every row at 50%", common)):
-        t = _best(lambda table=table: ae_comparisons(table, N, reference=0), args.repeat)
+        t = best_of(lambda table=table: ae_comparisons(table, N, reference=0), args.repeat)
         print(f"  {name:18s} ae_comparisons {t:7.3f} s")
-    t = _best(lambda: _per_row_scipy(rare, N), 1)
+    t = best_of(lambda: _per_row_scipy(rare, N), 1)
     print(f"  {'rare events':18s} per-row scipy  {t:7.3f} s (p-values only)")
     groups = [rng.normal(50, 10, 5000).round(1) for _ in range(3)]
     compare_continuous(groups[:2], "mwu")  # warm-up
     print("Continuous baseline tests, 3 arms x 5,000 subjects:")
     for test in ("mwu", "kruskal", "anova", "welch"):
         data = groups[:2] if test == "mwu" else groups
-        t = _best(lambda data=data, test=test: compare_continuous(data, test), args.repeat)
+        t = best_of(lambda data=data, test=test: compare_continuous(data, test), args.repeat)
         print(f"  {test:8s} {t:7.3f} s")
 
 
